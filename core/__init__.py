@@ -1,0 +1,1 @@
+"""Floor 1: settings, database, tables and errors shared by every other package."""

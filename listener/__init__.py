@@ -1,0 +1,1 @@
+"""Floor 2: channels that fetch posts, polling with cursors, question and language detection."""

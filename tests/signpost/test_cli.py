@@ -1,0 +1,81 @@
+"""The CLI end to end on a real database: settings errors, kb import/test, queue, poll --once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from core.db import make_engine, session_scope
+from core.models import Suggestion
+from knowledge.kbfiles import dump_kb
+from signpost.cli import app
+from tests.factories import ARTICLES, FIXTURES_DIR, write_settings
+
+runner = CliRunner()
+
+
+def _signpost(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-c", "from signpost.cli import main; main()", *args],
+                          capture_output=True, text=True, env=full_env, timeout=120)
+
+
+@pytest.mark.parametrize("body", ['[twitter]\nqueris = ["x"]\n', '[matching]\ntop_k = "many"\n'])
+def test_bad_settings_stop_with_one_line_and_exit_2(tmp_path: Path, body: str) -> None:
+    path = write_settings(tmp_path, body)
+    proc = _signpost("--settings", str(path), "db", "upgrade")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0]
+    assert ("queris" in lines[0]) or ("top_k" in lines[0])
+
+
+def test_enabled_channel_without_secret_is_skipped_with_warning(tmp_path: Path) -> None:
+    feed = FIXTURES_DIR / "replay" / "posts.jsonl"
+    path = write_settings(tmp_path, f'[replay]\nenabled = true\npath = "{feed}"\n[twitter]\nenabled = true\n'
+                          'queries = ["siteforge"]\n')
+    proc = _signpost("--settings", str(path), "poll", "--once",
+                     env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SIGNPOST_LOG_LEVEL": "WARNING"})
+    assert proc.returncode == 0, proc.stderr
+    assert "replay: 5 fetched, 5 new" in proc.stdout
+    if "twitter" in proc.stderr:  # the channel exists once the Twitter adapter is installed
+        assert "WARNING" in proc.stderr and "bearer_token" in proc.stderr.lower()
+
+
+def test_kb_import_test_and_queue_flow(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    kb = tmp_path / "kb.jsonl"
+    dump_kb(ARTICLES, kb)
+    feed = FIXTURES_DIR / "replay" / "posts.jsonl"
+    settings = write_settings(tmp_path, f'[replay]\nenabled = true\npath = "{feed}"\n[matching]\nthreshold = 0.3\n')
+    base = ["--settings", str(settings)]
+    result = runner.invoke(app, [*base, "kb", "import", str(kb)])
+    assert result.exit_code == 0, result.output
+    assert "4 new articles" in result.output
+    result = runner.invoke(app, [*base, "kb", "test", "how do I connect my own domain", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["candidates"][0]["article_id"] == "connect-domain"
+    assert 0 <= shown["candidates"][0]["score"] <= 1 and shown["candidates"][0]["explanation"]
+    result = runner.invoke(app, [*base, "poll", "--once"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(runner.invoke(app, [*base, "queue", "list", "--json"]).output)
+    assert len(listed) == 4 and all(item["status"] == "pending" for item in listed)
+    first, second = listed[0]["id"], listed[1]["id"]
+    assert runner.invoke(app, [*base, "queue", "edit", str(first), "Edited reply", "--as", "maria"]).exit_code == 0
+    assert runner.invoke(app, [*base, "queue", "approve", str(first), "--as", "maria"]).exit_code == 0
+    result = runner.invoke(app, [*base, "queue", "reject", str(second), "--reason", "wrong article"])
+    assert result.exit_code == 0, result.output
+    shown_text = runner.invoke(app, [*base, "queue", "show", str(first)]).output
+    assert "Edited reply" in shown_text and "maria: approved" in shown_text
+    with session_scope(make_engine(db_url)) as session:
+        assert session.get(Suggestion, first).status == "approved"  # type: ignore[union-attr]
+        assert session.get(Suggestion, second).reason == "wrong article"  # type: ignore[union-attr]
+    result = runner.invoke(app, [*base, "queue", "approve", str(second)])
+    assert result.exit_code != 0
