@@ -32,13 +32,14 @@ INTERROGATIVES: dict[str, tuple[str, ...]] = {
 HELP_PHRASES: dict[str, tuple[str, ...]] = {
     "en": ("help", "anyone know", "not working", "doesnt work", "does not work", "isnt working", "cant",
            "cannot", "can not", "unable to", "how to", "how do i", "trouble", "stuck", "broken", "error",
-           "wondering", "no idea how", "any tips", "please advise", "keeps failing", "wont"),
+           "wondering", "no idea how", "any tips", "please advise", "keeps failing", "wont", "can i", "do i have to",
+           "should i", "is it possible", "forgot my"),
     "es": ("ayuda", "no funciona", "no puedo", "no me deja", "alguien sabe", "error", "como hago",
-           "no consigo", "me ayudan"),
+           "no consigo", "me ayudan", "olvide mi", "no me llega"),
     "fr": ("aide", "ne marche pas", "ne fonctionne pas", "n'arrive pas", "narrive pas", "impossible de",
-           "quelqu'un sait", "erreur", "bloque", "comment faire"),
+           "quelqu'un sait", "erreur", "bloque", "comment faire", "j'ai oublie"),
     "de": ("hilfe", "funktioniert nicht", "klappt nicht", "geht nicht", "kann nicht", "fehler",
-           "weiss jemand", "komme nicht", "wie kann ich"),
+           "weiss jemand", "komme nicht", "wie kann ich", "vergessen"),
     "pt": ("ajuda", "nao funciona", "nao consigo", "erro", "alguem sabe"),
     "it": ("aiuto", "non funziona", "non riesco", "errore", "qualcuno sa"),
     "nl": ("hulp", "werkt niet", "lukt niet", "fout", "weet iemand"),
@@ -101,7 +102,7 @@ def detect_question(text: str, lang: str | None = None, min_score: float = 0.5) 
         reasons.append("has a question mark")
     for clause in _SENTENCE_SPLIT.split(folded):
         clause = _LEADING_NOISE.sub("", clause.strip())
-        if _EXCLAMATION.match(clause):
+        if clause.startswith("¡") or _EXCLAMATION.match(clause):
             continue
         hit = next(((code, w) for code in langs if (w := _starts_with(clause, INTERROGATIVES[code]))), None)
         if hit:

@@ -45,6 +45,8 @@ class DemoSummary:
     skipped: int = 0
     labelled_right: int = 0
     labelled_answerable: int = 0
+    labelled_questions: int = 0
+    labelled_questions_suggested: int = 0
     by_network: Counter[str] = field(default_factory=Counter)
     by_lang: Counter[str] = field(default_factory=Counter)
     database_url: str = ""
@@ -66,11 +68,11 @@ def _fresh_engine(settings: Settings) -> Engine:
 
 
 def _summarize(engine: Engine, posts_file: Path) -> DemoSummary:
-    labels = {}
+    labels: dict[str, tuple[bool, str | None]] = {}
     for line in posts_file.read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = json.loads(line)
-            labels[str(record["external_id"])] = record.get("expected_article")
+            labels[str(record["external_id"])] = (bool(record.get("is_question")), record.get("expected_article"))
     summary = DemoSummary(database_url=str(engine.url))
     with session_scope(engine) as session:
         rows = session.exec(select(Post, Suggestion).join(
@@ -83,11 +85,12 @@ def _summarize(engine: Engine, posts_file: Path) -> DemoSummary:
             summary.no_match += post.status == PostStatus.NO_MATCH
             summary.not_question += post.status == PostStatus.NOT_QUESTION
             summary.skipped += post.status == PostStatus.SKIPPED
-            expected = labels.get(post.external_id)
-            if expected:
-                summary.labelled_answerable += 1
+            is_question, expected = labels.get(post.external_id, (False, None))
+            summary.labelled_questions += is_question
+            summary.labelled_answerable += bool(expected)
             if suggestion is not None:
                 summary.suggestions += 1
+                summary.labelled_questions_suggested += is_question
                 summary.labelled_right += bool(expected) and suggestion.explanation.get("article_id") == expected
     return summary
 
@@ -125,7 +128,10 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
     table.add_row("questions with no confident match", str(summary.no_match))
     table.add_row("not questions (noise)", str(summary.not_question))
     table.add_row("skipped (opted out, errors)", str(summary.skipped))
-    if summary.labelled_answerable:
+    if summary.labelled_questions:
+        share = summary.labelled_questions_suggested / summary.labelled_questions
+        table.add_row("labelled questions with a suggestion",
+                      f"{summary.labelled_questions_suggested} of {summary.labelled_questions} ({share:.0%})")
         table.add_row("right article (labelled sample)",
                       f"{summary.labelled_right} of {summary.labelled_answerable} answerable posts")
     table.add_row("database", summary.database_url)
