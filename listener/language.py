@@ -28,7 +28,7 @@ def _detector(codes: tuple[str, ...]) -> LanguageDetector:
     langs = [_language(c) for c in codes]
     if len(langs) < 2:
         langs.append(Language.ENGLISH if langs[0] != Language.ENGLISH else Language.SPANISH)
-    return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+    return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
 def detect_language(
