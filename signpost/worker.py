@@ -41,14 +41,14 @@ def build_scheduler(app_ctx: AppContext, channels: list[Channel]) -> BlockingSch
     """A scheduler with one job per channel (one instance at a time, coalesced, jittered)."""
     settings = app_ctx.settings
     # One thread per channel, so a channel waiting out a rate limit never delays the others.
-    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(max(len(channels) + 1, 2))},
-                                  job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(max(len(channels) + 1, 2))})
+    once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     for channel in channels:
         scheduler.add_job(poll_job, "interval", args=[channel, app_ctx], id=f"poll:{channel.name}",
                           name=f"poll {channel.name}", seconds=channel.interval_seconds,
-                          jitter=settings.worker.jitter_seconds, next_run_time=datetime.now(UTC))
+                          jitter=settings.worker.jitter_seconds, next_run_time=datetime.now(UTC), **once)
     scheduler.add_job(process_job, "interval", args=[app_ctx], id="process", name="process new posts",
-                      seconds=settings.worker.process_interval_seconds)
+                      seconds=settings.worker.process_interval_seconds, **once)
     return scheduler
 
 
