@@ -14,6 +14,7 @@ from core.db import session_scope
 from core.errors import KnowledgeError
 from knowledge.kbfiles import dump_kb, load_kb
 from knowledge.store import import_docs, load_docs
+from signpost.cli import kb_eval
 from signpost.context import AppContext
 
 app = typer.Typer(help="The knowledge index of help articles.", no_args_is_help=True)
@@ -75,3 +76,6 @@ def test(
     console.print(table)
     if not result.candidates or result.candidates[0].score < cut:
         console.print("no article is confident enough: Signpost would not suggest a reply")
+
+
+kb_eval.register(app)

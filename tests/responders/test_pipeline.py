@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from core.db import session_scope
 from core.models import Person, Post, PostStatus, Suggestion
+from knowledge.documents import ArticleDoc
 from listener.polling import poll_channel
 from listener.replay import ReplayChannel
 from responders.pipeline import process_new_posts
@@ -73,7 +74,11 @@ def test_opted_out_person_gets_no_suggestion(engine: Engine, tmp_path: Path) -> 
 
 def test_questions_outside_the_index_are_not_answered(engine: Engine, tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    seed_articles(engine, [a for a in ARTICLES if a.article_id == "cancel-plan"])
+    seed_articles(engine, [
+        a for a in ARTICLES if a.article_id == "cancel-plan"] + [
+        ArticleDoc("invoices", "en", "Download your invoices", "https://help.example.com/en/invoices",
+                   ("where can I find my invoices", "I need a VAT receipt for last month")),
+    ])
     poll_channel(ReplayChannel(POSTS), engine=engine)
     report = process_new_posts(settings, engine=engine)
     assert report.statuses[PostStatus.SUGGESTED] == 0

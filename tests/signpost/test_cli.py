@@ -79,3 +79,18 @@ def test_kb_import_test_and_queue_flow(db_url: str, tmp_path: Path, monkeypatch:
         assert session.get(Suggestion, second).reason == "wrong article"  # type: ignore[union-attr]
     result = runner.invoke(app, [*base, "queue", "approve", str(second)])
     assert result.exit_code != 0
+
+
+def test_kb_eval_contract_takes_several_files_after_one_flag() -> None:
+    eval_dir = FIXTURES_DIR / "eval"
+    result = runner.invoke(app, ["kb", "eval", "--kb", str(eval_dir / "kb.jsonl"), "--questions",
+                                 str(eval_dir / "dev.jsonl"), str(eval_dir / "dev_oos.jsonl"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    lines = sum(1 for name in ("dev.jsonl", "dev_oos.jsonl") for _ in (eval_dir / name).open())
+    assert out["n"] == lines
+    for key in ("top1", "top3", "abstain_precision", "abstain_recall", "abstain_f1", "qps"):
+        assert out[key] >= 0 and (key == "qps" or out[key] <= 1)
+    multi = runner.invoke(app, ["kb", "eval", "--kb", str(eval_dir / "kb_multi.jsonl"), "--questions",
+                                str(eval_dir / "dev_multi.jsonl"), "--json"])
+    assert "lang_accuracy" in json.loads(multi.output)

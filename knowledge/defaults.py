@@ -1,0 +1,48 @@
+"""Shipped, calibrated parameters of the matching engines (refit: `python benchmarks/matching.py --fit`)."""
+
+from __future__ import annotations
+
+import logging
+
+from core.errors import KnowledgeError
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("lexical", "semantic")
+# How many stage-1 candidates (word BM25/TF-IDF over whole articles) get the per-text signals.
+RERANK_DEPTH = 16
+# How many of those get the rapidfuzz token_set_ratio re-ranking signal.
+FUZZ_DEPTH = 6
+# Linear ranking weights of the signals in knowledge.signals.FEATURES.
+RANK_WEIGHTS: dict[str, float] = {
+    "bm25": 1.267,
+    "bm25_rel": 4.8448,
+    "word_doc": 2.396,
+    "cover": 0.3703,
+    "title_recall": 1.9736,
+    "word_ex": 0.9347,
+    "word_lse": 1.2386,
+    "char_doc": 3.0206,
+    "char_ex": 1.2465,
+    "fuzz": 1.6335,
+}
+# Logistic confidence (probability that the question is in scope for the top article): intercept and
+# coefficients of knowledge.matcher.CONFIDENCE_FEATURES.
+CONFIDENCE_COEFS: dict[str, float] = {
+    "intercept": -19.4466,
+    "score": 1.7816,
+    "margin": -0.5148,
+    "word_ex": -1.8553,
+    "char_ex": -0.6951,
+    "cover": 2.0403,
+    "known": 5.0715,
+}
+_THRESHOLDS = {"lexical": 0.2234, "semantic": 0.5}
+
+
+def default_threshold(engine: str) -> float:
+    """The shipped abstention threshold of `engine` on its bounded [0, 1] score."""
+    try:
+        return _THRESHOLDS[engine]
+    except KeyError:
+        raise KnowledgeError(f"unknown matching engine {engine!r} (known: {', '.join(ENGINES)})") from None

@@ -1,0 +1,177 @@
+"""The question -> article matcher: language routing, lexical ranking and a bounded confidence."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.errors import KnowledgeError
+from knowledge import defaults
+from knowledge.documents import ArticleDoc, Candidate, MatchResult
+from knowledge.lexical import FloatArray
+from knowledge.signals import FEATURES, STAGE1, STAGE3, LanguageIndex, Query
+
+log = logging.getLogger(__name__)
+
+CONFIDENCE_FEATURES = ("score", "margin", "word_ex", "char_ex", "cover", "known")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Ranked article rows of one language index for a question, with their signals."""
+
+    articles: np.ndarray
+    scores: FloatArray
+    values: FloatArray
+    best_units: list[int]
+    known: float
+
+
+class Matcher(Protocol):
+    """Anything that ranks the articles of a knowledge index for a question."""
+
+    engine: str
+
+    def match(self, text: str, lang: str | None = None, k: int = 3) -> MatchResult:
+        """The best `k` articles for `text` in language `lang` (detected when None)."""
+        ...
+
+
+def confidence_inputs(values: FloatArray, scores: FloatArray, known: float) -> FloatArray:
+    """Confidence features per ranked row: its score, its margin over the best other, and signals."""
+    n = len(scores)
+    margins = np.zeros(n, dtype=np.float32)
+    if n > 1:
+        margins[0] = scores[0] - scores[1]
+        margins[1:] = scores[1:] - scores[0]
+    col = {name: i for i, name in enumerate(FEATURES)}
+    return np.column_stack(
+        [scores, margins, values[:, col["word_ex"]], values[:, col["char_ex"]], values[:, col["cover"]],
+         np.full(n, known, dtype=np.float32)]
+    ).astype(np.float32)  # fmt: skip
+
+
+class LexicalMatcher:
+    """BM25 + nearest-text word/character signals + rapidfuzz re-ranking, per language."""
+
+    engine = "lexical"
+
+    def __init__(
+        self,
+        docs: Sequence[ArticleDoc],
+        default_lang: str = "en",
+        weights: Mapping[str, float] | None = None,
+        confidence: Mapping[str, float] | None = None,
+        depth: int = defaults.RERANK_DEPTH,
+        fuzz_depth: int = defaults.FUZZ_DEPTH,
+    ) -> None:
+        """Index `docs` per language; weights/confidence default to the shipped calibration."""
+        if not docs:
+            raise KnowledgeError("the knowledge index has no articles")
+        by_lang: dict[str, list[ArticleDoc]] = {}
+        for doc in docs:
+            by_lang.setdefault(doc.lang, []).append(doc)
+        self.indexes = {lang: LanguageIndex(lang, group) for lang, group in by_lang.items()}
+        self.default_lang = default_lang if default_lang in self.indexes else sorted(self.indexes)[0]
+        w = dict(defaults.RANK_WEIGHTS if weights is None else weights)
+        self.weights = np.asarray([w.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+        c = dict(defaults.CONFIDENCE_COEFS if confidence is None else confidence)
+        self.conf_intercept = float(c.get("intercept", 0.0))
+        self.conf_coefs = np.asarray([c.get(f, 0.0) for f in CONFIDENCE_FEATURES], dtype=np.float32)
+        self.depth = depth
+        self.fuzz_depth = fuzz_depth
+        log.info("lexical matcher: %d articles in %s", len(docs), ", ".join(sorted(self.indexes)))
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages that have articles."""
+        return sorted(self.indexes)
+
+    def route(self, text: str, lang: str | None) -> tuple[str, bool]:
+        """The language whose articles to search, and whether it is the default fallback."""
+        if lang is None:
+            if len(self.indexes) == 1:
+                return self.default_lang, False
+            from listener.language import detect_language
+
+            try:
+                lang, _ = detect_language(text, self.languages)
+            except ValueError:
+                lang = None
+        lang = (lang or "").lower()
+        if lang in self.indexes:
+            return lang, False
+        return self.default_lang, True
+
+    def rank(self, index: LanguageIndex, query: Query) -> Ranked:
+        """Articles of `index` ranked for a prepared question, with blended scores and signal rows."""
+        if not query.words and not query.grams:
+            return Ranked(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32),
+                          np.zeros((0, len(FEATURES)), dtype=np.float32), [], 0.0)  # fmt: skip
+        stage1 = index.stage1(query)
+        partial = stage1 @ self.weights[: len(STAGE1)]
+        depth = min(self.depth, len(index))
+        top = np.argpartition(-partial, depth - 1)[:depth] if depth < len(index) else np.arange(len(index))
+        stage2, best_units = index.stage2(query, top)
+        values = np.hstack([stage1[top], stage2, np.zeros((len(top), len(STAGE3)), dtype=np.float32)])
+        partial = values @ self.weights
+        fuzzy = np.argsort(-partial, kind="stable")[: self.fuzz_depth]
+        values[fuzzy, -1] = index.fuzzy(query, top[fuzzy])
+        scores = values @ self.weights
+        order = np.argsort(-scores, kind="stable")
+        return Ranked(top[order], scores[order], values[order], [best_units[i] for i in order],
+                      index.known_share(query))  # fmt: skip
+
+    def confidences(self, values: FloatArray, scores: FloatArray, known: float) -> list[float]:
+        """Bounded, non-increasing confidences of ranked rows."""
+        z = self.conf_intercept + confidence_inputs(values, scores, known) @ self.conf_coefs
+        probs = [1.0 / (1.0 + math.exp(-float(v))) for v in z]
+        for i in range(1, len(probs)):
+            probs[i] = min(probs[i], probs[i - 1])
+        return probs
+
+    def match(self, text: str, lang: str | None = None, k: int = 3) -> MatchResult:
+        """The best `k` articles for `text` among the articles in its language."""
+        use_lang, fell_back = self.route(text or "", lang)
+        index = self.indexes[use_lang]
+        query = index.prepare(text or "")
+        ranked = self.rank(index, query)
+        k = max(0, k)
+        probs = self.confidences(ranked.values[:k], ranked.scores[:k], ranked.known) if k else []
+        candidates: list[Candidate] = []
+        for row in range(min(k, len(ranked.articles))):
+            article = int(ranked.articles[row])
+            doc = index.docs[article]
+            reasons = self.explain(index, query, article, ranked.values[row], ranked.best_units[row])
+            candidates.append(
+                Candidate(doc.article_id, doc.lang, doc.title, doc.url, round(probs[row], 6), reasons)
+            )
+        return MatchResult(candidates, use_lang, fell_back)
+
+    def explain(
+        self, index: LanguageIndex, query: Query, article: int, values: FloatArray, unit: int
+    ) -> dict[str, Any]:
+        """JSON-serializable reasons: matched terms, best matching text and each signal's share."""
+        contrib = np.maximum(values * self.weights, 0.0)
+        total = float(contrib.sum()) or 1.0
+        matched = sorted({w for w in query.words if w in index.vocab[article]})
+        return {
+            "matched_terms": matched,
+            "best_match": index.unit_raw[unit] if unit >= 0 else None,
+            "signals": {f: round(float(v), 4) for f, v in zip(FEATURES, values, strict=True)},
+            "shares": {f: round(float(c) / total, 4) for f, c in zip(FEATURES, contrib, strict=True)},
+        }
+
+
+def build_matcher(docs: Sequence[ArticleDoc], engine: str = "lexical", default_lang: str = "en") -> Matcher:
+    """A matcher of `engine` over `docs`; unknown engines raise KnowledgeError."""
+    if engine == "lexical":
+        return LexicalMatcher(docs, default_lang=default_lang)
+    if engine == "semantic":
+        raise KnowledgeError("matching engine 'semantic' is not installed")
+    raise KnowledgeError(f"unknown matching engine {engine!r} (known: {', '.join(defaults.ENGINES)})")

@@ -1,0 +1,31 @@
+"""`signpost web`: serve the dashboard and JSON API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from signpost.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `web` command to the root CLI."""
+
+    @app.command("web")
+    def web(
+        ctx: typer.Context,
+        host: Annotated[str | None, typer.Option("--host", help="address to listen on (default: [web] host)")] = None,
+        port: Annotated[int | None, typer.Option("--port", min=0, max=65535,
+                                                 help="port (default: [web] port; 0 picks a free one)")] = None,
+    ) -> None:
+        """Serve the web dashboard and JSON API (login: [web] username, SIGNPOST_WEB__PASSWORD)."""
+        from signpost.web.server import serve
+
+        app_ctx: AppContext = ctx.obj
+        web_settings = app_ctx.settings.web
+        serve(app_ctx, host or web_settings.host, web_settings.port if port is None else port, console=Console())
