@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,6 +41,19 @@ def export(ctx: typer.Context, path: Path) -> None:
     console.print(f"{len(docs)} variants written to {path}")
 
 
+def describe_explanation(explanation: dict[str, Any], top: int = 3) -> str:
+    """A reviewer-friendly line: matched words, the closest example or synonym, the strongest signals."""
+    parts = []
+    if explanation.get("matched_terms"):
+        parts.append("matched words: " + ", ".join(explanation["matched_terms"][:12]))
+    if explanation.get("best_match"):
+        parts.append(f"closest example: \u201c{explanation['best_match']}\u201d")
+    shares = sorted((explanation.get("shares") or {}).items(), key=lambda kv: -kv[1])[:top]
+    if shares:
+        parts.append("strongest signals: " + ", ".join(f"{name} {share:.0%}" for name, share in shares if share > 0))
+    return "\n".join(parts) or "no explanation"
+
+
 @app.command("test")
 def test(
     ctx: typer.Context,
@@ -72,7 +85,7 @@ def test(
     for i, c in enumerate(result.candidates, 1):
         flag = "" if c.score >= cut else " (below threshold)"
         table.add_row(str(i), f"{c.title}\n{c.article_id} [{c.lang}]", f"{c.score:.2f}{flag}",
-                      json.dumps(c.explanation, ensure_ascii=False)[:400])
+                      describe_explanation(c.explanation))
     console.print(table)
     if not result.candidates or result.candidates[0].score < cut:
         console.print("no article is confident enough: Signpost would not suggest a reply")

@@ -94,3 +94,19 @@ def test_kb_eval_contract_takes_several_files_after_one_flag() -> None:
     multi = runner.invoke(app, ["kb", "eval", "--kb", str(eval_dir / "kb_multi.jsonl"), "--questions",
                                 str(eval_dir / "dev_multi.jsonl"), "--json"])
     assert "lang_accuracy" in json.loads(multi.output)
+
+
+def test_kb_test_on_the_demo_index_shows_the_domain_article_first(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from signpost.demo import demo_file
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
+    assert runner.invoke(app, ["kb", "import", str(demo_file("kb.jsonl"))]).exit_code == 0
+    table = runner.invoke(app, ["kb", "test", "how do I connect my own domain"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    rows = [line for line in table.output.splitlines() if line.startswith("│ 1 ") or line.startswith("│ 2 ")]
+    assert "Connect your own domain" in rows[0]
+    assert "matched words:" in table.output and "closest example" in table.output
+    shown = json.loads(runner.invoke(app, ["kb", "test", "how do I connect my own domain", "--json"]).output)
+    best = shown["candidates"][0]
+    assert best["article_id"] == "connect-custom-domain" and best["score"] >= shown["threshold"]
