@@ -37,7 +37,11 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def cross_validate(
-    kb: list[ArticleDoc], dev: list[LabeledQuestion], oos: list[LabeledQuestion], seed: int = 13
+    kb: list[ArticleDoc],
+    dev: list[LabeledQuestion],
+    oos: list[LabeledQuestion],
+    engine: str = "lexical",
+    seed: int = 13,
 ) -> dict[str, Any]:
     """Rotate which texts are the articles' examples: per article, pool examples + dev questions, 5 folds."""
     pools: dict[str, list[str]] = defaultdict(list)
@@ -49,7 +53,7 @@ def cross_validate(
     rng = random.Random(seed)
     for texts in pools.values():
         rng.shuffle(texts)
-    threshold = default_threshold("lexical")
+    threshold = default_threshold(engine)
     folds = []
     for fold in range(FOLDS):
         docs, questions = [], []
@@ -62,7 +66,7 @@ def cross_validate(
             questions.extend(
                 LabeledQuestion(t, doc.article_id) for i, t in enumerate(texts) if i not in chosen
             )
-        folds.append(_summary(evaluate(docs, questions + oos, "lexical", threshold, given_language=False)))
+        folds.append(_summary(evaluate(docs, questions + oos, engine, threshold, given_language=False)))
     keys = ("top1", "top3", "abstain_f1")
     return {"folds": folds, "mean": {k: round(mean(f[k] for f in folds), 4) for k in keys},
             "min": {k: min(f[k] for f in folds) for k in keys}}  # fmt: skip
@@ -84,12 +88,14 @@ def synthetic_kb(kb: list[ArticleDoc], texts: list[str], size: int, seed: int = 
     ]
 
 
-def speed(kb: list[ArticleDoc], dev: list[LabeledQuestion], size: int, n_questions: int) -> dict[str, float]:
+def speed(
+    kb: list[ArticleDoc], dev: list[LabeledQuestion], size: int, n_questions: int, engine: str = "lexical"
+) -> dict[str, float]:
     """Index build time and single-thread questions/s against a synthetic index of `size` articles."""
     texts = [t for d in kb for t in d.examples] + [q.text for q in dev]
     docs = synthetic_kb(kb, texts, size)
     start = time.perf_counter()
-    matcher = build_matcher(docs)
+    matcher = build_matcher(docs, engine=engine)
     build = time.perf_counter() - start
     questions = [q.text for q in dev[:n_questions]]
     start = time.perf_counter()
@@ -99,35 +105,52 @@ def speed(kb: list[ArticleDoc], dev: list[LabeledQuestion], size: int, n_questio
     return {"articles": size, "build_seconds": round(build, 2), "qps": round(len(questions) / elapsed, 1)}
 
 
+def _fit(engine: str, kb: list[ArticleDoc], questions: list[LabeledQuestion]) -> dict[str, Any]:
+    """Refit the shipped parameters of `engine` on the dev questions."""
+    if engine == "lexical":
+        return fit_lexical(LexicalMatcher(kb), questions)
+    from knowledge.semantic import SemanticMatcher
+    from knowledge.semantic_fit import fit_semantic
+
+    return fit_semantic(SemanticMatcher(kb), questions)
+
+
 def main() -> None:
     """Run every measurement and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--skip-cv", action="store_true")
-    parser.add_argument("--fit", action="store_true", help="refit the shipped lexical parameters")
+    parser.add_argument("--engine", choices=("lexical", "semantic"), default="lexical")
+    parser.add_argument("--fit", action="store_true", help="refit the shipped parameters of --engine")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     eval_dir: Path = args.eval_dir
     kb = load_kb(eval_dir / "kb.jsonl")
     dev = load_questions([eval_dir / "dev.jsonl"])
     oos = load_questions([eval_dir / "dev_oos.jsonl"])
+    engine: str = args.engine
+    if engine == "semantic":
+        import torch  # one thread, as the targets are stated; only the benchmark sets this
+
+        torch.set_num_threads(1)
     if args.fit:
-        print(json.dumps(fit_lexical(LexicalMatcher(kb), dev + oos)))
+        print(json.dumps(_fit(engine, kb, dev + oos)))
         return
-    threshold = default_threshold("lexical")
-    report: dict[str, Any] = {"engine": "lexical", "threshold": threshold}
-    report["dev"] = _summary(evaluate(kb, dev + oos, "lexical", threshold, given_language=False))
+    threshold = default_threshold(engine)
+    report: dict[str, Any] = {"engine": engine, "threshold": threshold}
+    report["dev"] = _summary(evaluate(kb, dev + oos, engine, threshold, given_language=False))
     multi_dir = eval_dir / "lang"
     if (multi_dir / "kb_multi.jsonl").exists():
         kb_multi = load_kb(multi_dir / "kb_multi.jsonl")
         dev_multi = load_questions([multi_dir / "dev_multi.jsonl"])
         report["multilingual"] = {
-            "given": _summary(evaluate(kb_multi, dev_multi, "lexical", threshold, given_language=True)),
-            "detected": _summary(evaluate(kb_multi, dev_multi, "lexical", threshold, given_language=False)),
+            "given": _summary(evaluate(kb_multi, dev_multi, engine, threshold, given_language=True)),
+            "detected": _summary(evaluate(kb_multi, dev_multi, engine, threshold, given_language=False)),
         }
     if not args.skip_cv:
-        report["cv5"] = cross_validate(kb, dev, oos)
-    report["speed"] = [speed(kb, dev, 77, 2000), speed(kb, dev, 5000, 1000)]
+        report["cv5"] = cross_validate(kb, dev, oos, engine)
+    big = 1000 if engine == "lexical" else 200
+    report["speed"] = [speed(kb, dev, 77, 2000, engine), speed(kb, dev, 5000, big, engine)]
     print(json.dumps(report))
 
 

@@ -108,10 +108,12 @@ def _newton(objective: Any, dim: int, iters: int = 60) -> FloatArray:
     return w.astype(np.float32)
 
 
-def fit_rank_weights(tables: Sequence[tuple[FloatArray, int, float]], l2: float = 1e-2) -> dict[str, float]:
-    """Conditional-logit weights of the signals (softmax over a question's articles), L2-regularized."""
+def fit_rank_weights(
+    tables: Sequence[tuple[FloatArray, int, float]], l2: float = 1e-2, names: Sequence[str] = FEATURES
+) -> dict[str, float]:
+    """Conditional-logit weights of the signals `names` (softmax over a question's articles), L2-regularized."""
     rows = [(v, y) for v, y, _ in tables if y >= 0]
-    dim = len(FEATURES)
+    dim = len(names)
 
     def objective(w: F64) -> tuple[float, F64, F64]:
         loss = 0.5 * l2 * len(rows) * float(w @ w)
@@ -130,7 +132,7 @@ def fit_rank_weights(tables: Sequence[tuple[FloatArray, int, float]], l2: float 
         return loss, grad, hess
 
     w = _newton(objective, dim)
-    return {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)}
+    return {f: round(float(v), 4) for f, v in zip(names, w, strict=True)}
 
 
 def fit_logistic(x: FloatArray, y: FloatArray, weights: FloatArray, l2: float = 1e-3) -> FloatArray:

@@ -37,7 +37,30 @@ CONFIDENCE_COEFS: dict[str, float] = {
     "cover": 2.0403,
     "known": 5.0715,
 }
-_THRESHOLDS = {"lexical": 0.2234, "semantic": 0.5}
+# Semantic engine: candidates taken from the semantic and from the lexical stage 1 (each this many),
+# soft-maximum sharpness, shrinkage of the within-article covariance used for whitening.
+SEMANTIC_DEPTH = 16
+SEMANTIC_LSE_BETA = 10.0
+WHITEN_SHRINK = 0.3
+# Linear ranking weights of knowledge.semantic.FEATURES (refit: `benchmarks/matching.py --fit --engine semantic`).
+SEMANTIC_WEIGHTS: dict[str, float] = {
+    "cos_max": 3.2635,
+    "cos_lse": 2.4495,
+    "cos_centroid": 3.2803,
+    "wcos_max": 3.4423,
+    "wcos_lse": 2.8065,
+    "wcos_centroid": 3.7629,
+    "lexical": 2.9602,
+}
+# Logistic confidence of the semantic engine: intercept and coefficients of knowledge.semantic.CONFIDENCE_FEATURES.
+SEMANTIC_CONFIDENCE: dict[str, float] = {
+    "intercept": -12.1336,
+    "score": 1.114,
+    "margin": -0.4333,
+    "cos_max": -0.1181,
+    "cos_centroid": 0.1474,
+}
+_THRESHOLDS = {"lexical": 0.2234, "semantic": 0.1041}
 
 
 def default_threshold(engine: str) -> float:

@@ -6,6 +6,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -117,15 +118,22 @@ class LexicalMatcher:
         partial = stage1 @ self.weights[: len(STAGE1)]
         depth = min(self.depth, len(index))
         top = np.argpartition(-partial, depth - 1)[:depth] if depth < len(index) else np.arange(len(index))
-        stage2, best_units = index.stage2(query, top)
-        values = np.hstack([stage1[top], stage2, np.zeros((len(top), len(STAGE3)), dtype=np.float32)])
-        partial = values @ self.weights
-        fuzzy = np.argsort(-partial, kind="stable")[: self.fuzz_depth]
-        values[fuzzy, -1] = index.fuzzy(query, top[fuzzy])
+        values, best_units = self.signal_values(index, query, stage1, top)
         scores = values @ self.weights
         order = np.argsort(-scores, kind="stable")
         return Ranked(top[order], scores[order], values[order], [best_units[i] for i in order],
                       index.known_share(query))  # fmt: skip
+
+    def signal_values(
+        self, index: LanguageIndex, query: Query, stage1: FloatArray, rows: np.ndarray
+    ) -> tuple[FloatArray, list[int]]:
+        """All signals of the given article rows (fuzzy only for the best `fuzz_depth`) and their best texts."""
+        stage2, best_units = index.stage2(query, rows)
+        values = np.hstack([stage1[rows], stage2, np.zeros((len(rows), len(STAGE3)), dtype=np.float32)])
+        partial = values @ self.weights
+        fuzzy = np.argsort(-partial, kind="stable")[: self.fuzz_depth]
+        values[fuzzy, -1] = index.fuzzy(query, rows[fuzzy])
+        return values, best_units
 
     def confidences(self, values: FloatArray, scores: FloatArray, known: float) -> list[float]:
         """Bounded, non-increasing confidences of ranked rows."""
@@ -168,10 +176,36 @@ class LexicalMatcher:
         }
 
 
-def build_matcher(docs: Sequence[ArticleDoc], engine: str = "lexical", default_lang: str = "en") -> Matcher:
-    """A matcher of `engine` over `docs`; unknown engines raise KnowledgeError."""
+def available_engines() -> list[str]:
+    """The matching engines that work with what is installed."""
+    from knowledge.encoder import semantic_available
+
+    return [e for e in defaults.ENGINES if e != "semantic" or semantic_available()]
+
+
+def resolve_engine(name: str) -> tuple[str, str | None]:
+    """The engine to use for `name` and a note to show once when it falls back to lexical."""
+    if name not in defaults.ENGINES:
+        raise KnowledgeError(f"unknown matching engine {name!r} (known: {', '.join(defaults.ENGINES)})")
+    if name in available_engines():
+        return name, None
+    return "lexical", f"matching engine {name!r} is not installed; using 'lexical' (pip install 'signpost[{name}]')"
+
+
+def build_matcher(
+    docs: Sequence[ArticleDoc], engine: str = "lexical", default_lang: str = "en", cache_dir: Path | None = None
+) -> Matcher:
+    """A matcher of `engine` over `docs` (semantic embeddings cached under `cache_dir`); KnowledgeError if unusable."""
     if engine == "lexical":
         return LexicalMatcher(docs, default_lang=default_lang)
     if engine == "semantic":
-        raise KnowledgeError("matching engine 'semantic' is not installed")
+        from knowledge.encoder import INSTALL_HINT, semantic_available
+
+        if not semantic_available():
+            raise KnowledgeError(INSTALL_HINT)
+        if not docs:
+            raise KnowledgeError("the knowledge index has no articles")
+        from knowledge.semantic import SemanticMatcher
+
+        return SemanticMatcher(docs, default_lang=default_lang, cache_dir=cache_dir)
     raise KnowledgeError(f"unknown matching engine {engine!r} (known: {', '.join(defaults.ENGINES)})")

@@ -14,7 +14,7 @@ from core.models import Person, Post, PostStatus, Suggestion
 from core.settings import Settings
 from knowledge.defaults import default_threshold
 from knowledge.documents import MatchResult
-from knowledge.matcher import Matcher, build_matcher
+from knowledge.matcher import Matcher, build_matcher, resolve_engine
 from knowledge.store import article_ids, index_version, load_docs
 from listener.language import detect_language
 from listener.questions import detect_question
@@ -55,8 +55,11 @@ class MatcherCache:
             if not docs:
                 log.warning("the knowledge index is empty: questions are kept but none can be answered")
                 return None
-            self._matcher = build_matcher(docs, engine=settings.matching.engine,
-                                          default_lang=settings.app.default_language)
+            engine, note = resolve_engine(settings.matching.engine)
+            if note:
+                log.warning(note)
+            self._matcher = build_matcher(docs, engine=engine, default_lang=settings.app.default_language,
+                                          cache_dir=settings.app.data_dir / "cache")
             log.info("matcher built over %d article variants", len(docs))
         return self._matcher
 
@@ -69,11 +72,11 @@ def matcher_for(settings: Settings, *, session: Session) -> Matcher | None:
     return _CACHE.get(settings, session=session)
 
 
-def threshold(settings: Settings) -> float:
-    """The abstention threshold in force: settings, else the engine's calibrated default."""
+def threshold(settings: Settings, engine: str | None = None) -> float:
+    """The abstention threshold in force: settings, else the calibrated default of the engine in use."""
     if settings.matching.threshold is not None:
         return settings.matching.threshold
-    return default_threshold(settings.matching.engine)
+    return default_threshold(engine or resolve_engine(settings.matching.engine)[0])
 
 
 def _language(post: Post, person: Person | None, settings: Settings) -> str:
@@ -132,7 +135,7 @@ def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: d
         return PostStatus.NO_MATCH
     query = f"{post.title}. {post.text}" if post.title else post.text
     result = matcher.match(query[:MATCH_TEXT_CHARS], lang=lang, k=settings.matching.top_k)
-    if result.best is None or result.best.score < threshold(settings):
+    if result.best is None or result.best.score < threshold(settings, matcher.engine):
         return PostStatus.NO_MATCH
     _suggest(post, person, result, settings, ids, session=session)
     return PostStatus.SUGGESTED

@@ -74,13 +74,13 @@ def test(
     if matcher is None:
         raise KnowledgeError("the knowledge index is empty: import articles with `signpost kb import FILE`")
     result = matcher.match(question, lang=lang, k=settings.matching.top_k)
-    cut = threshold(settings)
+    cut = threshold(settings, matcher.engine)
     if as_json:
         print(json.dumps({"lang": result.lang, "fell_back": result.fell_back, "threshold": cut,
                           "candidates": [c.__dict__ for c in result.candidates]}, ensure_ascii=False))
         return
     note = " (no articles in that language: fell back)" if result.fell_back else ""
-    console.print(f"language {result.lang}{note}; threshold {cut:.2f}")
+    console.print(f"engine {matcher.engine}; language {result.lang}{note}; threshold {cut:.2f}")
     table = Table("#", "article", "score", "why", show_lines=True)
     for i, c in enumerate(result.candidates, 1):
         flag = "" if c.score >= cut else " (below threshold)"

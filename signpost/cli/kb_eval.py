@@ -24,7 +24,9 @@ KbOption = Annotated[Path, typer.Option("--kb", help="Knowledge index file (JSON
 QuestionsOption = Annotated[
     list[Path], typer.Option("--questions", help="Labelled question files (JSONL or CSV); repeatable.")
 ]
-EngineOption = Annotated[str, typer.Option("--engine", help="Matching engine.")]
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="Matching engine: lexical, or semantic (needs the 'semantic' extra).")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 

@@ -10,7 +10,7 @@ import pytest
 from core.errors import KnowledgeError
 from knowledge.defaults import default_threshold
 from knowledge.kbfiles import load_kb
-from knowledge.matcher import LexicalMatcher, build_matcher
+from knowledge.matcher import LexicalMatcher, available_engines, build_matcher, resolve_engine
 from knowledge.normalize import char_ngrams, normalize, word_tokens
 
 
@@ -96,11 +96,23 @@ def test_language_without_articles_falls_back(multi_matcher: LexicalMatcher) -> 
 def test_build_matcher_engines(eval_dir: Path) -> None:
     docs = load_kb(eval_dir / "kb.jsonl")
     assert build_matcher(docs).engine == "lexical"
-    with pytest.raises(KnowledgeError, match="not installed"):
-        build_matcher(docs, engine="semantic")
     with pytest.raises(KnowledgeError, match="unknown"):
         build_matcher(docs, engine="magic")
     with pytest.raises(KnowledgeError):
         default_threshold("magic")
     with pytest.raises(KnowledgeError):
         build_matcher([])
+
+
+def test_semantic_without_extra_falls_back(eval_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import knowledge.encoder
+
+    monkeypatch.setattr(knowledge.encoder, "semantic_available", lambda: False)
+    assert available_engines() == ["lexical"]
+    with pytest.raises(KnowledgeError, match=r"semantic engine needs: pip install 'signpost\[semantic\]'"):
+        build_matcher(load_kb(eval_dir / "kb.jsonl"), engine="semantic")
+    engine, note = resolve_engine("semantic")
+    assert engine == "lexical" and note and "lexical" in note
+    assert resolve_engine("lexical") == ("lexical", None)
+    with pytest.raises(KnowledgeError, match="unknown"):
+        resolve_engine("magic")

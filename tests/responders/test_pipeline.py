@@ -83,3 +83,13 @@ def test_questions_outside_the_index_are_not_answered(engine: Engine, tmp_path: 
     report = process_new_posts(settings, engine=engine)
     assert report.statuses[PostStatus.SUGGESTED] == 0
     assert report.statuses[PostStatus.NO_MATCH] == 4
+
+
+def test_semantic_engine_runs_the_same_pipeline(engine: Engine, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, '[matching]\nengine = "semantic"\n')
+    seed_articles(engine)
+    poll_channel(ReplayChannel(POSTS), engine=engine)
+    process_new_posts(settings, engine=engine)
+    with session_scope(engine) as session:
+        suggested = {s.explanation["article_id"] for s in session.exec(select(Suggestion)).all()}
+    assert {"connect-domain", "reset-password"} <= suggested
