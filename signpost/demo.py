@@ -145,5 +145,7 @@ def run_demo(settings: Settings, serve: bool, console: Console) -> DemoSummary:
     db = summary.database_url
     console.print(f"Work the queue: DATABASE_URL={db} signpost queue list", markup=False, highlight=False)
     if serve:
-        console.print("The web dashboard is not part of this release yet; the CLI queue above is the way in.")
+        from signpost.web.server import context_for, serve_dashboard
+
+        serve_dashboard(context_for(settings, summary.database_url), console)
     return summary
