@@ -170,3 +170,19 @@ class Click(SQLModel, table=True):
     article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
     at: datetime = _ts()
     referrer: str | None = Field(default=None, sa_type=Text)
+
+
+class Calibration(SQLModel, table=True):
+    """An abstention threshold chosen on labelled questions, stored with the knowledge index."""
+
+    __tablename__ = "calibration"
+    id: int | None = Field(default=None, primary_key=True)
+    engine: str = Field(max_length=50, index=True)
+    threshold: float
+    target_precision: float | None = None
+    abstain_f1: float | None = None
+    abstain_precision: float | None = None
+    top1: float | None = None
+    questions: int = 0
+    created_by: str = Field(default="cli", max_length=200)
+    created_at: datetime = _ts()

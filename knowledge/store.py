@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.models import Article, ArticleVariant, utcnow
+from core.models import Article, ArticleVariant, Calibration, utcnow
 from knowledge.documents import ArticleDoc
 
 log = logging.getLogger(__name__)
@@ -85,3 +85,20 @@ def index_version(*, session: Session) -> tuple[int, str]:
 def article_ids(*, session: Session) -> dict[str, int]:
     """Database ids of articles by slug."""
     return {slug: aid for slug, aid in session.exec(select(Article.slug, Article.id)).all() if aid is not None}
+
+
+def save_calibration(calibration: Calibration, *, session: Session) -> Calibration:
+    """Store a chosen threshold; the newest one per engine is the one in force."""
+    session.add(calibration)
+    session.flush()
+    log.info("stored %s threshold %.4f", calibration.engine, calibration.threshold)
+    return calibration
+
+
+def stored_threshold(engine: str, *, session: Session) -> float | None:
+    """The newest calibrated threshold stored for `engine`, if any."""
+    row = session.exec(
+        select(Calibration).where(Calibration.engine == engine)
+        .order_by(Calibration.created_at.desc(), Calibration.id.desc())  # type: ignore[attr-defined, union-attr]
+    ).first()
+    return row.threshold if row else None

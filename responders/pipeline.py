@@ -15,7 +15,7 @@ from core.settings import Settings
 from knowledge.defaults import default_threshold
 from knowledge.documents import MatchResult
 from knowledge.matcher import Matcher, build_matcher, resolve_engine
-from knowledge.store import article_ids, index_version, load_docs
+from knowledge.store import article_ids, index_version, load_docs, stored_threshold
 from listener.language import detect_language
 from listener.questions import detect_question
 from responders import lifecycle
@@ -72,11 +72,13 @@ def matcher_for(settings: Settings, *, session: Session) -> Matcher | None:
     return _CACHE.get(settings, session=session)
 
 
-def threshold(settings: Settings, engine: str | None = None) -> float:
-    """The abstention threshold in force: settings, else the calibrated default of the engine in use."""
+def threshold(settings: Settings, engine: str | None = None, *, session: Session | None = None) -> float:
+    """The abstention threshold in force: settings, else the one stored by `kb calibrate`, else the shipped one."""
     if settings.matching.threshold is not None:
         return settings.matching.threshold
-    return default_threshold(engine or resolve_engine(settings.matching.engine)[0])
+    used = engine or resolve_engine(settings.matching.engine)[0]
+    stored = stored_threshold(used, session=session) if session is not None else None
+    return stored if stored is not None else default_threshold(used)
 
 
 def _language(post: Post, person: Person | None, settings: Settings) -> str:
@@ -114,7 +116,7 @@ def _suggest(post: Post, person: Person | None, result: MatchResult, settings: S
     )
 
 
-def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: dict[str, int], *,
+def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: dict[str, int], cut: float, *,
                  session: Session) -> str:
     """Decide one post's fate and, when it is an answerable question, queue a suggestion."""
     person = session.get(Person, post.person_id) if post.person_id else None
@@ -135,7 +137,7 @@ def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: d
         return PostStatus.NO_MATCH
     query = f"{post.title}. {post.text}" if post.title else post.text
     result = matcher.match(query[:MATCH_TEXT_CHARS], lang=lang, k=settings.matching.top_k)
-    if result.best is None or result.best.score < threshold(settings, matcher.engine):
+    if result.best is None or result.best.score < cut:
         return PostStatus.NO_MATCH
     _suggest(post, person, result, settings, ids, session=session)
     return PostStatus.SUGGESTED
@@ -153,10 +155,11 @@ def process_new_posts(settings: Settings, *, engine: Engine, batch_size: int = 2
                 return report
             matcher = matcher_for(settings, session=session)
             ids = article_ids(session=session)
+            cut = threshold(settings, matcher.engine, session=session) if matcher else 1.0
             for post in posts:
                 try:
                     with session.begin_nested():
-                        status = process_post(post, matcher, settings, ids, session=session)
+                        status = process_post(post, matcher, settings, ids, cut, session=session)
                 except Exception as exc:  # one hostile post must not stop the queue
                     log.exception("post %s could not be processed", post.id)
                     status = PostStatus.SKIPPED

@@ -71,10 +71,10 @@ def test(
         lang = detect_language(question, settings.app.languages, min_confidence=0.5)[0]
     with session_scope(app_ctx.engine) as session:
         matcher = matcher_for(settings, session=session)
-    if matcher is None:
-        raise KnowledgeError("the knowledge index is empty: import articles with `signpost kb import FILE`")
+        if matcher is None:
+            raise KnowledgeError("the knowledge index is empty: import articles with `signpost kb import FILE`")
+        cut = threshold(settings, matcher.engine, session=session)
     result = matcher.match(question, lang=lang, k=settings.matching.top_k)
-    cut = threshold(settings, matcher.engine)
     if as_json:
         print(json.dumps({"lang": result.lang, "fell_back": result.fell_back, "threshold": cut,
                           "candidates": [c.__dict__ for c in result.candidates]}, ensure_ascii=False))

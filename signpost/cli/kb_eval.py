@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 from pathlib import Path
@@ -11,16 +12,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import SignpostError
+from core.db import session_scope
+from core.errors import KnowledgeError, SignpostError
+from core.models import Calibration
 from knowledge.calibration import choose_threshold
 from knowledge.defaults import default_threshold
+from knowledge.documents import ArticleDoc
 from knowledge.evaluation import evaluate, metrics, run_matches, scored_items
 from knowledge.kbfiles import load_kb, load_questions
 from knowledge.matcher import build_matcher
+from knowledge.store import load_docs, save_calibration
+from signpost.context import AppContext
 
 log = logging.getLogger(__name__)
 
-KbOption = Annotated[Path, typer.Option("--kb", help="Knowledge index file (JSONL or CSV).")]
+KbOption = Annotated[
+    Path | None, typer.Option("--kb", help="Knowledge index file (JSONL or CSV); default: the live index.")
+]
 QuestionsOption = Annotated[
     list[Path], typer.Option("--questions", help="Labelled question files (JSONL or CSV); repeatable.")
 ]
@@ -64,10 +72,22 @@ def _all_question_files(ctx: typer.Context, questions: list[Path]) -> list[Path]
     return [*questions, *(Path(arg) for arg in extra)]
 
 
+def _docs(ctx: typer.Context, kb: Path | None) -> list[ArticleDoc]:
+    """Articles from `--kb FILE`, else from the live knowledge index in the database."""
+    if kb is not None:
+        return load_kb(kb)
+    app_ctx: AppContext = ctx.obj
+    with session_scope(app_ctx.engine) as session:
+        docs = load_docs(session=session)
+    if not docs:
+        raise KnowledgeError("the live knowledge index is empty: pass --kb FILE or run `signpost kb import`")
+    return docs
+
+
 def eval_command(
     ctx: typer.Context,
-    kb: KbOption,
     questions: QuestionsOption,
+    kb: KbOption = None,
     engine: EngineOption = "lexical",
     threshold: Annotated[float | None, typer.Option("--threshold", help="Abstention threshold.")] = None,
     given_language: Annotated[
@@ -79,7 +99,7 @@ def eval_command(
     try:
         t = default_threshold(engine) if threshold is None else threshold
         files = _all_question_files(ctx, questions)
-        result = evaluate(load_kb(kb), load_questions(files), engine, t, given_language)
+        result = evaluate(_docs(ctx, kb), load_questions(files), engine, t, given_language)
     except SignpostError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -90,14 +110,16 @@ def eval_command(
 
 def calibrate_command(
     ctx: typer.Context,
-    kb: KbOption,
     questions: QuestionsOption,
+    kb: KbOption = None,
     engine: EngineOption = "lexical",
     target_precision: Annotated[
         float | None,
         typer.Option("--target-precision", help="Lowest threshold whose abstention precision ≥ P."),
     ] = None,
     given_language: Annotated[bool, typer.Option("--given-language", help="Use the lang field.")] = False,
+    save: Annotated[bool, typer.Option("--save", help="Store the threshold with the live index (used from now on).")
+                    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Find the abstention threshold with the best F1 (or reaching a target precision) on these questions."""
@@ -105,7 +127,7 @@ def calibrate_command(
         qs = load_questions(_all_question_files(ctx, questions))
         if all(q.expected_id is not None for q in qs):
             raise _fail(ValueError("calibration needs out-of-scope questions (expected_id null)"))
-        matcher = build_matcher(load_kb(kb), engine=engine)
+        matcher = build_matcher(_docs(ctx, kb), engine=engine)
         results, _ = run_matches(matcher, qs, given_language)
     except SignpostError as exc:
         raise _fail(exc) from exc
@@ -115,6 +137,13 @@ def calibrate_command(
     if target_precision is not None:
         out["target_precision"] = target_precision
     out.pop("confused_pairs", None)
+    if save:
+        with session_scope(ctx.obj.engine) as session:
+            save_calibration(Calibration(
+                engine=engine, threshold=float(best["threshold"]), target_precision=target_precision,
+                abstain_f1=out.get("abstain_f1"), abstain_precision=out.get("abstain_precision"),
+                top1=out.get("top1"), questions=len(qs), created_by=getpass.getuser() or "cli"), session=session)
+        out["saved"] = True
     if as_json:
         typer.echo(json.dumps(out))
     else:

@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from core.db import make_engine, session_scope
-from core.models import Suggestion
+from core.models import Calibration, Suggestion
 from knowledge.kbfiles import dump_kb
 from signpost.cli import app
 from tests.factories import ARTICLES, FIXTURES_DIR, write_settings
@@ -110,3 +111,31 @@ def test_kb_test_on_the_demo_index_shows_the_domain_article_first(tmp_path: Path
     shown = json.loads(runner.invoke(app, ["kb", "test", "how do I connect my own domain", "--json"]).output)
     best = shown["candidates"][0]
     assert best["article_id"] == "connect-custom-domain" and best["score"] >= shown["threshold"]
+
+
+def test_calibrate_on_the_live_index_stores_the_threshold_in_force(db_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    eval_dir = FIXTURES_DIR / "eval"
+    assert runner.invoke(app, ["kb", "import", str(eval_dir / "kb.jsonl")]).exit_code == 0
+    questions = [str(eval_dir / "dev.jsonl"), str(eval_dir / "dev_oos.jsonl")]
+    live = runner.invoke(app, ["kb", "eval", "--questions", *questions, "--json"])
+    assert live.exit_code == 0, live.output
+    assert json.loads(live.output)["n"] > 0
+    result = runner.invoke(app, ["kb", "calibrate", "--questions", *questions, "--target-precision", "0.95",
+                                 "--save", "--json"])
+    assert result.exit_code == 0, result.output
+    chosen = json.loads(result.output)
+    assert chosen["saved"] is True and chosen["abstain_precision"] >= 0.95
+    shown = json.loads(runner.invoke(app, ["kb", "test", "my card has not arrived yet", "--json"]).output)
+    assert shown["threshold"] == pytest.approx(chosen["threshold"])
+    with session_scope(make_engine(db_url)) as session:
+        row = session.exec(select(Calibration)).one()
+        assert row.engine == "lexical" and row.questions == chosen["n"]
+
+
+def test_live_eval_on_an_empty_index_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = runner.invoke(app, ["kb", "eval", "--questions", str(FIXTURES_DIR / "eval" / "dev.jsonl")])
+    assert result.exit_code == 1
+    assert "empty" in result.output
