@@ -38,6 +38,10 @@ class AppSettings(Section):
         description="languages Signpost detects; others fall back to the default language",
     )
     data_dir: Path = Path("var")
+    own_accounts: list[str] = Field(
+        default_factory=list,
+        description="our own handles on any network: their posts are never answered",
+    )
 
 
 class DatabaseSettings(Section):

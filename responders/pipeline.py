@@ -116,6 +116,11 @@ def _suggest(post: Post, person: Person | None, result: MatchResult, settings: S
     )
 
 
+def _is_own(person: Person, settings: Settings) -> bool:
+    own = {a.lstrip("@").casefold() for a in settings.app.own_accounts}
+    return bool(own) and (person.handle or "").lstrip("@").casefold() in own
+
+
 def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: dict[str, int], cut: float, *,
                  session: Session) -> str:
     """Decide one post's fate and, when it is an answerable question, queue a suggestion."""
@@ -132,6 +137,9 @@ def process_post(post: Post, matcher: Matcher | None, settings: Settings, ids: d
         session.add(person)
         if person.opted_out:
             post.question_reasons = [*verdict.reasons, "author opted out"]
+            return PostStatus.SKIPPED
+        if _is_own(person, settings):
+            post.question_reasons = [*verdict.reasons, "posted by our own account"]
             return PostStatus.SKIPPED
     if matcher is None:
         return PostStatus.NO_MATCH

@@ -26,6 +26,7 @@ from responders.pipeline import process_new_posts
 
 log = logging.getLogger(__name__)
 DEMO_BATCH = 20
+DEMO_ACCOUNTS = ["SiteforgeHelp", "Siteforge_Team", "siteforge", "siteforge-team"]
 
 
 def demo_file(name: str) -> Path:
@@ -97,6 +98,8 @@ def _summarize(engine: Engine, posts_file: Path) -> DemoSummary:
 
 def run_pipeline(settings: Settings, console: Console | None = None) -> DemoSummary:
     """Fresh database, demo knowledge base, every sample post replayed and processed."""
+    if not settings.app.own_accounts:  # the fictional company's own support accounts in the sample
+        settings = settings.model_copy(update={"app": settings.app.model_copy(update={"own_accounts": DEMO_ACCOUNTS})})
     engine = _fresh_engine(settings)
     with session_scope(engine) as session:
         import_docs(load_kb(demo_file("kb.jsonl")), settings.app.default_language, session=session)
@@ -127,7 +130,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
     table.add_row("suggestions queued", f"{summary.suggestions} ({summary.suggestion_rate:.0%} of questions)")
     table.add_row("questions with no confident match", str(summary.no_match))
     table.add_row("not questions (noise)", str(summary.not_question))
-    table.add_row("skipped (opted out, errors)", str(summary.skipped))
+    table.add_row("skipped (own account, opted out, errors)", str(summary.skipped))
     if summary.labelled_questions:
         share = summary.labelled_questions_suggested / summary.labelled_questions
         table.add_row("labelled questions with a suggestion",

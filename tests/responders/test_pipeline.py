@@ -93,3 +93,15 @@ def test_semantic_engine_runs_the_same_pipeline(engine: Engine, tmp_path: Path) 
     with session_scope(engine) as session:
         suggested = {s.explanation["article_id"] for s in session.exec(select(Suggestion)).all()}
     assert {"connect-domain", "reset-password"} <= suggested
+
+
+def test_posts_from_our_own_accounts_are_never_answered(engine: Engine, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "[matching]\nthreshold = 0.3\n")
+    settings = settings.model_copy(update={"app": settings.app.model_copy(update={"own_accounts": ["@ANA"]})})
+    seed_articles(engine)
+    poll_channel(ReplayChannel(POSTS), engine=engine)
+    process_new_posts(settings, engine=engine)
+    with session_scope(engine) as session:
+        skipped = session.exec(select(Post).where(Post.status == PostStatus.SKIPPED)).all()
+        assert {p.external_id for p in skipped} == {"t1", "t3"}
+        assert all("posted by our own account" in p.question_reasons for p in skipped)
