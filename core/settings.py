@@ -6,7 +6,7 @@ import logging
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -80,6 +80,8 @@ class ChannelSettings(Section):
     enabled: bool = False
     interval_seconds: int = Field(default=300, ge=10)
     publish: bool = False
+    person_cooldown_hours: float = Field(default=24.0, ge=0, description="at most one reply per person per period")
+    publish_lease_minutes: float = Field(default=10.0, gt=0, description="after this a stuck publish is retried")
 
 
 class TwitterSettings(ChannelSettings):
@@ -108,6 +110,8 @@ class RedditSettings(ChannelSettings):
     username: SecretStr | None = None
     password: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    no_link_subreddits: list[str] = Field(default_factory=list)
+    no_link_action: Literal["strip", "skip"] = "strip"
 
 
 class FeedSettings(Section):

@@ -31,7 +31,10 @@ def build_channels(settings: Settings, only: str | None = None) -> list[Channel]
         try:
             instances = cls.from_settings(settings)
         except NotConfigured as exc:
-            log.info("channel %s skipped: %s", kind, exc)
+            section = getattr(settings, kind, None)
+            enabled = bool(getattr(section, "enabled", False))
+            # Enabled but unusable (a missing secret) deserves a warning; merely disabled does not.
+            log.log(logging.WARNING if enabled else logging.INFO, "channel %s skipped: %s", kind, exc)
             continue
         except SignpostError as exc:
             log.warning("channel %s disabled: %s", kind, exc)

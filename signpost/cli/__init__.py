@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from core.errors import ConfigError, SignpostError
-from signpost.cli import kb, queue, web
+from signpost.cli import channels, kb, publish, queue, web
 from signpost.context import AppContext, configure_logging
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(queue.app, name="queue")
 app.add_typer(kb.app, name="kb")
 web.register(app)
+publish.register(app)
+channels.register(app)
 
 SettingsOpt = Annotated[str | None, typer.Option("--settings", help="settings file (default ./settings.toml)")]
 

@@ -19,11 +19,11 @@ def register(app: typer.Typer) -> None:
     @app.command("web")
     def web(
         ctx: typer.Context,
-        host: Annotated[str | None, typer.Option("--host", help="address to listen on (default: [web] host)")] = None,
+        host: Annotated[str | None, typer.Option("--host", help="address (default: the web host setting)")] = None,
         port: Annotated[int | None, typer.Option("--port", min=0, max=65535,
-                                                 help="port (default: [web] port; 0 picks a free one)")] = None,
+                                                 help="port (default: the web port setting; 0: any free)")] = None,
     ) -> None:
-        """Serve the web dashboard and JSON API (login: [web] username, SIGNPOST_WEB__PASSWORD)."""
+        """Serve the web dashboard and JSON API (login: the web username setting and SIGNPOST_WEB__PASSWORD)."""
         from signpost.web.server import serve
 
         app_ctx: AppContext = ctx.obj

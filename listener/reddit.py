@@ -1,0 +1,294 @@
+"""The Reddit channel on praw: new submissions, comments and searches in subreddits; replies; scores."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import praw
+import praw.exceptions
+import prawcore
+import requests
+from requests.adapters import HTTPAdapter
+
+from core.errors import (
+    ChannelAuthError,
+    ChannelError,
+    ConfigError,
+    NotConfigured,
+    PublishError,
+    RateLimited,
+    TransientChannelError,
+)
+from core.settings import RedditSettings, Settings
+from listener.base import Channel, Cursor, FetchedPost, Reply
+from listener.reddit_parse import NETWORK, author_name, created_utc, to_post, valid_user_agent
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://oauth.reddit.com"
+TIMEOUT_SECONDS = 20.0
+FIRST_RUN_ITEMS = 100
+MAX_ITEMS = 1000
+OVERLAP_SECONDS = 300.0
+Stream = Callable[[int], Iterable[Any]]
+
+
+class PostNotConfirmed(requests.exceptions.RequestException):
+    """A POST whose outcome is unknown (5xx, timeout, broken body): prawcore must not retry it."""
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """Caps every request's timeout (praw only knows whole seconds) and stops prawcore re-sending replies.
+
+    prawcore retries 5xx answers, timeouts and broken connections for every method; for a POST that created a
+    comment before failing that means a second comment. Such failures become PostNotConfirmed, which prawcore
+    passes on without retrying; the publisher then looks for the reply before trying again.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send with the capped timeout; a non-token POST is never left for prawcore to retry."""
+        given = kwargs.get("timeout")
+        kwargs["timeout"] = self.timeout if not isinstance(given, int | float) else min(given, self.timeout)
+        if request.method != "POST" or "/api/v1/access_token" in (request.url or ""):
+            return super().send(request, **kwargs)
+        try:
+            response = super().send(request, **kwargs)
+            _ = response.content  # a truncated body fails here, not later inside prawcore's retry loop
+        except requests.RequestException as exc:
+            raise PostNotConfirmed(f"POST outcome unknown: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise PostNotConfirmed(f"POST outcome unknown: HTTP {response.status_code}")
+        return response
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def make_reddit(settings: RedditSettings, *, user: bool = False, timeout: float = TIMEOUT_SECONDS) -> praw.Reddit:
+    """A praw.Reddit for `api_url`: app-only (read-only) auth, or script/refresh-token auth with `user`."""
+    session = requests.Session()
+    adapter = TimeoutAdapter(timeout)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    options: dict[str, Any] = {
+        "client_id": _secret(settings.client_id), "client_secret": _secret(settings.client_secret),
+        "user_agent": settings.user_agent, "check_for_updates": False, "timeout": max(1, int(timeout)),
+    }
+    if settings.api_url.rstrip("/") != DEFAULT_API_URL:
+        url = settings.api_url.rstrip("/")
+        options.update(oauth_url=url, reddit_url=url, short_url=url)
+    if user and settings.refresh_token is not None:
+        options["refresh_token"] = _secret(settings.refresh_token)
+    elif user:
+        options.update(username=_secret(settings.username), password=_secret(settings.password))
+    reddit = praw.Reddit(requestor_kwargs={"session": session}, **options)
+    if not user:
+        reddit.read_only = True
+    return reddit
+
+
+def _reset_at(response: requests.Response | None) -> float:
+    headers = response.headers if response is not None else {}
+    for name in ("retry-after", "x-ratelimit-reset"):
+        try:
+            return time.time() + max(0.0, float(headers.get(name) or ""))
+        except ValueError:
+            continue
+    return time.time() + 60
+
+
+@contextmanager
+def mapped_errors(action: str, publishing: bool = False) -> Iterator[None]:
+    """Translate praw and prawcore failures into Signpost's channel errors."""
+    failed = PublishError if publishing else ChannelError
+    try:
+        yield
+    except prawcore.OAuthException as exc:
+        raise ChannelAuthError(f"reddit: {action}: credentials refused ({exc.error})") from exc
+    except prawcore.BadJSON as exc:
+        raise TransientChannelError(f"reddit: {action}: malformed JSON body") from exc
+    except prawcore.ResponseException as exc:
+        status = exc.response.status_code
+        if status == 429:
+            reset = _reset_at(exc.response)
+            raise RateLimited(f"reddit: {action}: rate limited until {reset:.0f}", reset_at=reset) from exc
+        if status == 401 or (status == 403 and not publishing):
+            raise ChannelAuthError(f"reddit: {action}: {status} (check the credentials and scopes)") from exc
+        if status >= 500:
+            raise TransientChannelError(f"reddit: {action}: server error {status}") from exc
+        raise failed(f"reddit: {action}: HTTP {status}") from exc
+    except prawcore.RequestException as exc:
+        raise TransientChannelError(f"reddit: {action}: {type(exc.original_exception).__name__}") from exc
+    except praw.exceptions.RedditAPIException as exc:
+        kinds = {item.error_type for item in exc.items}
+        if "RATELIMIT" in kinds:
+            raise RateLimited(f"reddit: {action}: {exc}", reset_at=time.time() + 600) from exc
+        raise failed(f"reddit: {action}: {', '.join(sorted(kinds))}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TransientChannelError(f"reddit: {action}: malformed response ({type(exc).__name__})") from exc
+
+
+class RedditChannel:
+    """Listens with app-only auth to new posts, comments and searches; replies with the script account."""
+
+    network = NETWORK
+    max_reply_chars = 10_000
+
+    def __init__(self, settings: RedditSettings, name: str = "reddit", timeout: float = TIMEOUT_SECONDS) -> None:
+        self.settings = settings
+        self.name = name
+        self.interval_seconds = settings.interval_seconds
+        self.timeout = timeout
+        self.reader = make_reddit(settings, timeout=timeout)
+        self._writer: praw.Reddit | None = None
+        self.own_username = (_secret(settings.username) or "").lower() or None
+        self.can_publish = settings.refresh_token is not None or (
+            settings.username is not None and settings.password is not None)
+        self.blocked_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> list[Channel]:
+        """The Reddit channel when `[reddit] enabled` and the app's client id and secret are set."""
+        rd = settings.reddit
+        if not rd.enabled:
+            raise NotConfigured("reddit: disabled (set [reddit] enabled = true)")
+        missing = [k for k in ("client_id", "client_secret") if getattr(rd, k) is None]
+        if missing:
+            names = ", ".join(f"SIGNPOST_REDDIT__{k.upper()}" for k in missing)
+            raise NotConfigured(f"reddit: enabled but {names} is not set")
+        if not rd.subreddits and not rd.queries:
+            raise NotConfigured("reddit: enabled but neither [reddit] subreddits nor queries is set")
+        if not valid_user_agent(rd.user_agent):
+            raise ConfigError(f"[reddit] user_agent: expected '<platform>:<app id>:<version> (by /u/<name>)', "
+                              f"got {rd.user_agent!r}")
+        return [cls(rd)]
+
+    @property
+    def writer(self) -> praw.Reddit:
+        """The praw client with user auth, made on first use."""
+        if not self.can_publish:
+            raise PublishError("reddit: publishing needs SIGNPOST_REDDIT__USERNAME and SIGNPOST_REDDIT__PASSWORD "
+                               "(or SIGNPOST_REDDIT__REFRESH_TOKEN)")
+        if self._writer is None:
+            self._writer = make_reddit(self.settings, user=True, timeout=self.timeout)
+        return self._writer
+
+    # -- listening ---------------------------------------------------------------------------------------------
+
+    def _streams(self) -> list[tuple[str, Stream]]:
+        subs = "+".join(s.removeprefix("r/") for s in self.settings.subreddits)
+        streams: list[tuple[str, Stream]] = []
+        if subs:
+            streams.append((f"new:{subs}", lambda n: self.reader.subreddit(subs).new(limit=n)))
+            streams.append((f"comments:{subs}", lambda n: self.reader.subreddit(subs).comments(limit=n)))
+        for query in self.settings.queries:
+            def search(n: int, query: str = query) -> Iterable[Any]:
+                return self.reader.subreddit(subs or "all").search(query, sort="new", time_filter="week", limit=n)
+
+            streams.append((f"search:{query}", search))
+        return streams
+
+    def fetch_since(self, cursor: Cursor) -> tuple[list[FetchedPost], Cursor]:
+        """Items newer than each stream's watermark; a stream's watermark moves only after a complete read."""
+        blocked = max(self.blocked_until, float(cursor.get("rate_limited_until") or 0))
+        if blocked > time.time():
+            raise RateLimited(f"reddit: waiting for the rate limit to reset at {blocked:.0f}", reset_at=blocked)
+        cur = copy.deepcopy(cursor)
+        cur.pop("rate_limited_until", None)
+        streams: dict[str, Any] = cur.setdefault("streams", {})
+        posts: list[FetchedPost] = []
+        errors: dict[str, str] = {}
+        for key, stream in self._streams():
+            try:
+                with mapped_errors(f"reading {key}"):
+                    self._read(key, stream, streams, posts)
+            except (RateLimited, TransientChannelError) as exc:
+                errors[key] = str(exc)
+                if isinstance(exc, RateLimited) and exc.reset_at:
+                    self.blocked_until = cur["rate_limited_until"] = exc.reset_at
+                    if not posts:
+                        raise
+                    break
+        if errors and not posts and len(errors) == len(self._streams()):
+            raise TransientChannelError("; ".join(errors.values()))
+        if errors:
+            log.warning("%s: %d stream(s) failed, the others were read: %s", self.name, len(errors), errors)
+        cur["stream_errors"] = errors
+        return posts, cur
+
+    def _read(self, key: str, stream: Stream, streams: dict[str, Any], out: list[FetchedPost]) -> None:
+        """One listing, newest first, down to the stored watermark (minus an overlap; the DB dedupes)."""
+        state = streams.get(key) or {}
+        mark = state.get("created_utc")
+        newest, newest_name = mark, state.get("fullname")
+        crossed = mark is None
+        for thing in stream(FIRST_RUN_ITEMS if mark is None else MAX_ITEMS):
+            created = created_utc(thing)
+            if mark is not None and created < float(mark) - OVERLAP_SECONDS:
+                crossed = True
+                break
+            if newest is None or created > float(newest):
+                newest, newest_name = created, getattr(thing, "fullname", None)
+            if self.own_username and author_name(thing) == self.own_username:
+                continue
+            post = to_post(thing)
+            if post is not None:
+                out.append(post)
+        # Move the watermark only when the listing reached it: a listing that ends early (an empty or short page)
+        # may have hidden older items, which the next poll reads again (the database drops what it has).
+        if newest is not None and crossed:
+            streams[key] = {"created_utc": newest, "fullname": newest_name}
+
+    # -- publishing --------------------------------------------------------------------------------------------
+
+    def _target(self, reddit: praw.Reddit, fullname: str) -> Any:
+        kind, _, thing_id = fullname.partition("_")
+        if kind == "t1":
+            return reddit.comment(id=thing_id)
+        if kind == "t3":
+            return reddit.submission(id=thing_id)
+        raise PublishError(f"reddit: cannot reply to {fullname!r} (expected a t1_ or t3_ fullname)")
+
+    def publish(self, reply: Reply) -> str:
+        """Reply to the submission or comment; returns the new comment's fullname."""
+        writer = self.writer
+        with mapped_errors("publishing", publishing=True):
+            comment = self._target(writer, reply.post_external_id).reply(reply.text)
+            if comment is None:
+                raise TransientChannelError("reddit: the reply was accepted but not returned")
+            return str(comment.fullname)
+
+    def find_reply(self, reply: Reply) -> str | None:
+        """Our existing reply to the post among our newest comments, or None."""
+        writer = self.writer
+        if not self.own_username:
+            raise PublishError("reddit: cannot look for an earlier reply without SIGNPOST_REDDIT__USERNAME")
+        with mapped_errors("looking for an earlier reply"):
+            target = next(iter(writer.info(fullnames=[reply.post_external_id])), None)
+            since = created_utc(target) if target is not None else None
+            for comment in writer.redditor(self.own_username).comments.new(limit=MAX_ITEMS if since else 100):
+                if vars(comment).get("parent_id") == reply.post_external_id:
+                    return str(comment.fullname)
+                if since is not None and created_utc(comment) < since:
+                    break  # older than the post: no reply to it can follow
+        return None
+
+    def fetch_engagement(self, refs: list[str]) -> dict[str, dict[str, int]]:
+        """Score (and comment count for submissions) of our published replies."""
+        counts: dict[str, dict[str, int]] = {}
+        with mapped_errors("reading engagement"):
+            for thing in self.reader.info(fullnames=list(refs)):
+                data = vars(thing)
+                counts[str(thing.fullname)] = {"score": int(data.get("score") or 0),
+                                               "replies": int(data.get("num_comments") or 0)}
+        return counts
