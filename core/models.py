@@ -55,6 +55,8 @@ class ChannelState(SQLModel, table=True):
     last_poll_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     last_error: str | None = Field(default=None, sa_type=Text)
     posts_seen: int = 0
+    failures: int = Field(default=0, description="consecutive transient failures (5xx, timeouts, bad bodies)")
+    backoff_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Person(SQLModel, table=True):
@@ -159,6 +161,18 @@ class AuditEvent(SQLModel, table=True):
     to_status: str | None = Field(default=None, max_length=20)
     reason: str | None = Field(default=None, sa_type=Text)
     detail: dict[str, Any] = _json(dict)
+
+
+class EngagementSnapshot(SQLModel, table=True):
+    """Engagement counts of one published reply at one moment (likes/replies/reposts/quotes, or score/replies)."""
+
+    __tablename__ = "engagement_snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    suggestion_id: int = Field(foreign_key="suggestion.id", index=True)
+    channel: str = Field(max_length=200, index=True)
+    external_ref: str = Field(max_length=300)
+    counts: dict[str, int] = _json(dict)
+    taken_at: datetime = _ts(index=True)
 
 
 class Click(SQLModel, table=True):

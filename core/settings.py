@@ -111,6 +111,7 @@ class RedditSettings(ChannelSettings):
     password: SecretStr | None = None
     refresh_token: SecretStr | None = None
     no_link_subreddits: list[str] = Field(default_factory=list)
+    max_requests_per_minute: int = Field(default=90, ge=1, le=100, description="our cap; Reddit allows 100/min")
     no_link_action: Literal["strip", "skip"] = "strip"
 
 
@@ -137,6 +138,9 @@ class WorkerSettings(Section):
 
     jitter_seconds: int = Field(default=30, ge=0)
     process_interval_seconds: int = Field(default=60, ge=5)
+    max_backoff_seconds: int = Field(default=3600, ge=0, description="longest wait after transient failures")
+    publish_interval_seconds: int = Field(default=60, ge=10)
+    engagement_interval_seconds: int = Field(default=3600, ge=60)
 
 
 class WebSettings(Section):

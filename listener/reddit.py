@@ -13,7 +13,6 @@ import praw
 import praw.exceptions
 import prawcore
 import requests
-from requests.adapters import HTTPAdapter
 
 from core.errors import (
     ChannelAuthError,
@@ -26,75 +25,17 @@ from core.errors import (
 )
 from core.settings import RedditSettings, Settings
 from listener.base import Channel, Cursor, FetchedPost, Reply
+from listener.ratelimit import RequestLimiter
+from listener.reddit_client import TIMEOUT_SECONDS, make_reddit, request_limiter
+from listener.reddit_client import secret as _secret
 from listener.reddit_parse import NETWORK, author_name, created_utc, to_post, valid_user_agent
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://oauth.reddit.com"
-TIMEOUT_SECONDS = 20.0
 FIRST_RUN_ITEMS = 100
 MAX_ITEMS = 1000
 OVERLAP_SECONDS = 300.0
 Stream = Callable[[int], Iterable[Any]]
-
-
-class PostNotConfirmed(requests.exceptions.RequestException):
-    """A POST whose outcome is unknown (5xx, timeout, broken body): prawcore must not retry it."""
-
-
-class TimeoutAdapter(HTTPAdapter):
-    """Caps every request's timeout (praw only knows whole seconds) and stops prawcore re-sending replies.
-
-    prawcore retries 5xx answers, timeouts and broken connections for every method; for a POST that created a
-    comment before failing that means a second comment. Such failures become PostNotConfirmed, which prawcore
-    passes on without retrying; the publisher then looks for the reply before trying again.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """Send with the capped timeout; a non-token POST is never left for prawcore to retry."""
-        given = kwargs.get("timeout")
-        kwargs["timeout"] = self.timeout if not isinstance(given, int | float) else min(given, self.timeout)
-        if request.method != "POST" or "/api/v1/access_token" in (request.url or ""):
-            return super().send(request, **kwargs)
-        try:
-            response = super().send(request, **kwargs)
-            _ = response.content  # a truncated body fails here, not later inside prawcore's retry loop
-        except requests.RequestException as exc:
-            raise PostNotConfirmed(f"POST outcome unknown: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise PostNotConfirmed(f"POST outcome unknown: HTTP {response.status_code}")
-        return response
-
-
-def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-def make_reddit(settings: RedditSettings, *, user: bool = False, timeout: float = TIMEOUT_SECONDS) -> praw.Reddit:
-    """A praw.Reddit for `api_url`: app-only (read-only) auth, or script/refresh-token auth with `user`."""
-    session = requests.Session()
-    adapter = TimeoutAdapter(timeout)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    options: dict[str, Any] = {
-        "client_id": _secret(settings.client_id), "client_secret": _secret(settings.client_secret),
-        "user_agent": settings.user_agent, "check_for_updates": False, "timeout": max(1, int(timeout)),
-    }
-    if settings.api_url.rstrip("/") != DEFAULT_API_URL:
-        url = settings.api_url.rstrip("/")
-        options.update(oauth_url=url, reddit_url=url, short_url=url)
-    if user and settings.refresh_token is not None:
-        options["refresh_token"] = _secret(settings.refresh_token)
-    elif user:
-        options.update(username=_secret(settings.username), password=_secret(settings.password))
-    reddit = praw.Reddit(requestor_kwargs={"session": session}, **options)
-    if not user:
-        reddit.read_only = True
-    return reddit
 
 
 def _reset_at(response: requests.Response | None) -> float:
@@ -144,12 +85,14 @@ class RedditChannel:
     network = NETWORK
     max_reply_chars = 10_000
 
-    def __init__(self, settings: RedditSettings, name: str = "reddit", timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, settings: RedditSettings, name: str = "reddit", timeout: float = TIMEOUT_SECONDS,
+                 limiter: RequestLimiter | None = None) -> None:
         self.settings = settings
         self.name = name
         self.interval_seconds = settings.interval_seconds
         self.timeout = timeout
-        self.reader = make_reddit(settings, timeout=timeout)
+        self.limiter = limiter or request_limiter(settings)  # one cap for reader and writer: one OAuth client
+        self.reader = make_reddit(settings, timeout=timeout, limiter=self.limiter)
         self._writer: praw.Reddit | None = None
         self.own_username = (_secret(settings.username) or "").lower() or None
         self.can_publish = settings.refresh_token is not None or (
@@ -180,7 +123,7 @@ class RedditChannel:
             raise PublishError("reddit: publishing needs SIGNPOST_REDDIT__USERNAME and SIGNPOST_REDDIT__PASSWORD "
                                "(or SIGNPOST_REDDIT__REFRESH_TOKEN)")
         if self._writer is None:
-            self._writer = make_reddit(self.settings, user=True, timeout=self.timeout)
+            self._writer = make_reddit(self.settings, user=True, timeout=self.timeout, limiter=self.limiter)
         return self._writer
 
     # -- listening ---------------------------------------------------------------------------------------------

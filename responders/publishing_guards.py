@@ -118,7 +118,7 @@ def set_lease_expiry(suggestion_id: int, expires: datetime, lease_length: timede
 
 def audit(suggestion_id: int, actor: str, action: str, detail: dict[str, Any], *, session: Session,
           reason: str | None = None) -> None:
-    """An audit event that records no status change (dry runs, lease take-overs, engagement, uncertainty)."""
+    """An audit event that records no status change (dry runs, lease take-overs, uncertainty)."""
     session.add(AuditEvent(suggestion_id=suggestion_id, actor=actor, action=action, reason=reason, detail=detail))
 
 

@@ -1,4 +1,5 @@
-"""The worker process: APScheduler runs one poll job per channel, each at its own interval."""
+"""The worker process: APScheduler runs one poll job per channel at its own interval, plus processing,
+publishing of approved suggestions and the engagement refresh."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from listener.base import Channel
-from listener.polling import poll_channel
+from listener.polling import max_backoff_seconds, poll_channel
 from listener.registry import build_channels
+from responders.engagement import refresh_engagement
 from responders.pipeline import process_new_posts
+from responders.publishing import publish_approved
 from signpost.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -22,7 +25,7 @@ log = logging.getLogger(__name__)
 def poll_job(channel: Channel, app_ctx: AppContext) -> None:
     """Poll one channel and process what it brought; errors are logged, never kill the worker."""
     try:
-        report = poll_channel(channel, engine=app_ctx.engine)
+        report = poll_channel(channel, engine=app_ctx.engine, max_backoff=max_backoff_seconds(app_ctx.settings))
         if report.stored:
             process_new_posts(app_ctx.settings, engine=app_ctx.engine)
     except Exception:
@@ -37,18 +40,45 @@ def process_job(app_ctx: AppContext) -> None:
         log.exception("processing job failed; it runs again at its next interval")
 
 
+def publish_job(app_ctx: AppContext, channels: list[Channel]) -> None:
+    """Publish approved suggestions (dry run where `publish = false`); errors are logged, never raised."""
+    try:
+        report = publish_approved(app_ctx.settings, channels, engine=app_ctx.engine, actor="worker")
+        if report.outcomes:
+            log.info("publish job: %s", dict(report.counts))
+    except Exception:
+        log.exception("publish job failed; it runs again at its next interval")
+
+
+def engagement_job(app_ctx: AppContext, channels: list[Channel]) -> None:
+    """Store fresh engagement snapshots of published replies; errors are logged, never raised."""
+    try:
+        stored = refresh_engagement(channels, engine=app_ctx.engine)
+        log.info("engagement job: %d snapshots stored", stored)
+    except Exception:
+        log.exception("engagement job failed; it runs again at its next interval")
+
+
 def build_scheduler(app_ctx: AppContext, channels: list[Channel]) -> BlockingScheduler:
-    """A scheduler with one job per channel (one instance at a time, coalesced, jittered)."""
+    """A scheduler with one job per channel and the shared jobs (each one instance at a time, coalesced)."""
     settings = app_ctx.settings
-    # One thread per channel, so a channel waiting out a rate limit never delays the others.
-    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(max(len(channels) + 1, 2))})
+    worker = settings.worker
+    # One thread per channel and per shared job, so a channel waiting out a rate limit never delays the others.
+    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(len(channels) + 3)})
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     for channel in channels:
         scheduler.add_job(poll_job, "interval", args=[channel, app_ctx], id=f"poll:{channel.name}",
                           name=f"poll {channel.name}", seconds=channel.interval_seconds,
-                          jitter=settings.worker.jitter_seconds, next_run_time=datetime.now(UTC), **once)
+                          jitter=worker.jitter_seconds, next_run_time=datetime.now(UTC), **once)
     scheduler.add_job(process_job, "interval", args=[app_ctx], id="process", name="process new posts",
-                      seconds=settings.worker.process_interval_seconds, **once)
+                      seconds=worker.process_interval_seconds, **once)
+    scheduler.add_job(publish_job, "interval", args=[app_ctx, channels], id="publish",
+                      name="publish approved suggestions",
+                      seconds=worker.publish_interval_seconds, **once)
+    scheduler.add_job(engagement_job, "interval", args=[app_ctx, channels], id="engagement",
+                      name="refresh engagement",
+                      seconds=worker.engagement_interval_seconds,
+                      **once)
     return scheduler
 
 

@@ -57,9 +57,11 @@ def poll(
     once: Annotated[bool, typer.Option("--once", help="poll each enabled channel once and exit")] = False,
     channel: Annotated[str | None, typer.Option("--channel", help="only this channel (kind or name)")] = None,
     process: Annotated[bool, typer.Option(help="also match new posts and queue suggestions")] = True,
+    ignore_backoff: Annotated[bool, typer.Option("--ignore-backoff",
+                                                 help="poll even a channel backing off after failures")] = False,
 ) -> None:
     """Poll the enabled channels once (the worker does this on a schedule)."""
-    from listener.polling import poll_channel
+    from listener.polling import max_backoff_seconds, poll_channel
     from listener.registry import build_channels
     from responders.pipeline import process_new_posts
 
@@ -73,8 +75,12 @@ def poll(
         raise typer.Exit(1)
     failed = 0
     for ch in channels:
-        report = poll_channel(ch, engine=app_ctx.engine)
-        if report.error:
+        report = poll_channel(ch, engine=app_ctx.engine, max_backoff=max_backoff_seconds(app_ctx.settings),
+                              ignore_backoff=ignore_backoff)
+        if report.skipped:
+            failed += 1
+            console.print(f"{ch.name}: [yellow]skipped[/yellow] {report.error} (--ignore-backoff polls anyway)")
+        elif report.error:
             failed += 1
             console.print(f"{ch.name}: [red]error[/red] {report.error}")
         else:

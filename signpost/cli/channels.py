@@ -12,7 +12,8 @@ from rich.table import Table
 from sqlmodel import select
 
 from core.db import session_scope
-from core.models import ChannelState
+from core.models import ChannelState, utcnow
+from listener.polling import as_utc, backing_off
 from signpost.context import AppContext
 
 console = Console()
@@ -22,6 +23,7 @@ def channel_rows(app_ctx: AppContext) -> list[dict[str, Any]]:
     """One dict per known channel state (the dashboard can show the same data)."""
     from listener.registry import build_channels
 
+    now = utcnow()
     configured = {c.name: c for c in build_channels(app_ctx.settings)}
     with session_scope(app_ctx.engine) as session:
         states = {s.name: s for s in session.exec(select(ChannelState)).all()}
@@ -40,6 +42,9 @@ def channel_rows(app_ctx: AppContext) -> list[dict[str, Any]]:
             "rate_limited_until": datetime.fromtimestamp(limited, UTC).isoformat() if limited else None,
             "read_budget": ({"month": budget.get("month"), "used": budget.get("used", 0), "cap": cap}
                             if budget else None),
+            "failures": state.failures if state else 0,
+            "backoff_until": (as_utc(state.backoff_until).isoformat(timespec="seconds")
+                              if state and state.backoff_until and backing_off(state, now) else None),
             "stream_errors": cursor.get("stream_errors") or None,
             "cursor": {k: v for k, v in cursor.items() if k not in ("budget", "stream_errors")},
         })
@@ -56,12 +61,15 @@ def register(app: typer.Typer) -> None:
         if as_json:
             console.print_json(json.dumps(rows))
             return
-        table = Table("channel", "health", "last poll", "last error", "rate limit", "read budget", "cursor")
+        table = Table("channel", "health", "last poll", "last error", "rate limit", "backoff", "read budget",
+                      "cursor")
         for r in rows:
             health = "-" if r["healthy"] is None else ("ok" if r["healthy"] else "[red]unhealthy[/red]")
             budget = r["read_budget"]
             used = f"{budget['used']}/{budget['cap'] or '?'} ({budget['month']})" if budget else "-"
+            why = f"{r['failures']} failures" if r["failures"] else "rate limited"
+            backoff = f"until {r['backoff_until']} ({why})" if r["backoff_until"] else "-"
             table.add_row(r["name"] + ("" if r["configured"] else " (not configured)"), health,
                           r["last_poll_at"] or "never", (r["last_error"] or "")[:60], r["rate_limited_until"] or "-",
-                          used, json.dumps(r["cursor"])[:60])
+                          backoff, used, json.dumps(r["cursor"])[:60])
         console.print(table)

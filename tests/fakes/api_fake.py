@@ -125,7 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        if truncate_at is not None:
+        # Say so when the connection ends after this answer (the client asked, e.g. prawcore's token requests, or
+        # the body is cut short): a client that is not told keeps the socket and its next request is lost.
+        if truncate_at is not None or self.close_connection:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()

@@ -2,8 +2,9 @@
 
 Each schedule runs the real tweepy and praw clients against the fakes while faults (401, 429, 5xx bursts,
 timeouts, truncated/invalid JSON, empty pages, dropped connections, errors after a reply was posted) and kills
-(before or after a fetch is stored, before or after a reply is posted) hit at random; then the faults stop and
-the system catches up. Every post must be stored exactly once, none missed, and no reply published twice.
+(before or after a fetch is stored, before or after a reply is posted) hit at random, while transient failures
+make channels back off on the schedule's clock; then the faults stop and the system catches up. Every post must
+be stored exactly once, none missed, and no reply published twice.
 SIGNPOST_FAULT_SEED and SIGNPOST_FAULT_SCHEDULES reproduce or widen a run.
 """
 
@@ -26,7 +27,7 @@ from core.db import make_engine, session_scope, upgrade
 from core.models import Post, Suggestion
 from core.models import SuggestionStatus as S
 from listener.base import Cursor, FetchedPost
-from listener.polling import poll_channel
+from listener.polling import DEFAULT_MAX_BACKOFF_SECONDS, poll_channel
 from listener.reddit import RedditChannel
 from listener.twitter import TwitterChannel, make_client
 from responders.publishing import publish_approved
@@ -38,6 +39,8 @@ from tests.responders.publishing_helpers import Flaky, Killed, approve_posts, se
 SEED = int(os.environ.get("SIGNPOST_FAULT_SEED", "4242"))
 SCHEDULES = int(os.environ.get("SIGNPOST_FAULT_SCHEDULES", "200"))
 LEASE = timedelta(minutes=11)
+BACKOFF_CAP = timedelta(seconds=DEFAULT_MAX_BACKOFF_SECONDS + 1)
+SKIPPED_POLLS: Counter[bool] = Counter()
 
 
 @pytest.fixture(autouse=True)
@@ -131,7 +134,8 @@ class Schedule:
         for channel in (self.twitter, self.reddit):
             target: Any = KillablePoll(channel) if faults and self.rng.random() < 0.12 else channel
             try:
-                poll_channel(target, engine=self.engine, max_batches=3)
+                report = poll_channel(target, engine=self.engine, max_batches=3, now=self.now)  # backoff: our clock
+                SKIPPED_POLLS[report.skipped] += 1
             except Killed:
                 self.restart()
                 return
@@ -164,6 +168,7 @@ class Schedule:
         self.tw.clear_faults()
         self.rd.clear_faults()
         self.restart()
+        self.now += BACKOFF_CAP  # past any backoff the faults caused
         for _ in range(10):  # catch up without faults, past every lease and rate limit
             self.poll(faults=False)
             self.now += LEASE
@@ -221,3 +226,4 @@ def test_random_fault_schedules(tmp_path: Path) -> None:
             schedule.run()
             schedule.check()
     engine.dispose()
+    assert SKIPPED_POLLS[True] > 0 and SKIPPED_POLLS[False] > SKIPPED_POLLS[True]  # backoff took part

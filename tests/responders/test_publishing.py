@@ -230,14 +230,3 @@ def test_cli_publish_and_channels_against_the_fake(tw: TwitterFake, engine: Engi
     assert row["name"] == "twitter" and row["healthy"] is True and row["read_budget"]["used"] == 1
     assert "test-" not in listed.output
 
-
-def test_engagement_snapshots(tw: TwitterFake, engine: Engine) -> None:
-    from responders.engagement import refresh_engagement
-
-    sid, settings, channel = _one_question(tw, engine)
-    publish_approved(settings, [channel], engine=engine)  # type: ignore[list-item]
-    tw.created[0].metrics.update(like_count=4, retweet_count=2)
-    assert refresh_engagement([channel], engine=engine) == 1  # type: ignore[list-item]
-    with session_scope(engine) as session:
-        snap = session.exec(select(AuditEvent).where(AuditEvent.action == "engagement")).one()
-        assert snap.suggestion_id == sid and snap.detail["likes"] == 4 and snap.detail["reposts"] == 2
