@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,10 +137,8 @@ class LexicalMatcher:
     def confidences(self, values: FloatArray, scores: FloatArray, known: float) -> list[float]:
         """Bounded, non-increasing confidences of ranked rows."""
         z = self.conf_intercept + confidence_inputs(values, scores, known) @ self.conf_coefs
-        probs = [1.0 / (1.0 + math.exp(-float(v))) for v in z]
-        for i in range(1, len(probs)):
-            probs[i] = min(probs[i], probs[i - 1])
-        return probs
+        probs = np.minimum.accumulate(1.0 / (1.0 + np.exp(-np.clip(z.astype(np.float64), -500.0, 500.0))))
+        return [float(p) for p in probs]
 
     def match(self, text: str, lang: str | None = None, k: int = 3) -> MatchResult:
         """The best `k` articles for `text` among the articles in its language."""
@@ -151,29 +148,32 @@ class LexicalMatcher:
         ranked = self.rank(index, query)
         k = max(0, k)
         probs = self.confidences(ranked.values[:k], ranked.scores[:k], ranked.known) if k else []
+        n = min(k, len(ranked.articles))
+        reasons = self.explain(index, query, ranked.articles[:n], ranked.values[:n], ranked.best_units[:n])
         candidates: list[Candidate] = []
-        for row in range(min(k, len(ranked.articles))):
-            article = int(ranked.articles[row])
+        for article, prob, reason in zip(ranked.articles[:n].tolist(), probs, reasons, strict=False):
             doc = index.docs[article]
-            reasons = self.explain(index, query, article, ranked.values[row], ranked.best_units[row])
-            candidates.append(
-                Candidate(doc.article_id, doc.lang, doc.title, doc.url, round(probs[row], 6), reasons)
-            )
+            candidates.append(Candidate(doc.article_id, doc.lang, doc.title, doc.url, round(prob, 6), reason))
         return MatchResult(candidates, use_lang, fell_back)
 
     def explain(
-        self, index: LanguageIndex, query: Query, article: int, values: FloatArray, unit: int
-    ) -> dict[str, Any]:
-        """JSON-serializable reasons: matched terms, best matching text and each signal's share."""
+        self, index: LanguageIndex, query: Query, articles: np.ndarray, values: FloatArray, units: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """JSON-serializable reasons per ranked row: matched terms, best matching text and each signal's share."""
         contrib = np.maximum(values * self.weights, 0.0)
-        total = float(contrib.sum()) or 1.0
-        matched = sorted({w for w in query.words if w in index.vocab[article]})
-        return {
-            "matched_terms": matched,
-            "best_match": index.unit_raw[unit] if unit >= 0 else None,
-            "signals": {f: round(float(v), 4) for f, v in zip(FEATURES, values, strict=True)},
-            "shares": {f: round(float(c) / total, 4) for f, c in zip(FEATURES, contrib, strict=True)},
-        }
+        totals = contrib.sum(axis=1, keepdims=True)
+        shares = np.round(contrib / np.where(totals > 0, totals, 1.0), 4).tolist()
+        signals = np.round(values, 4).tolist()
+        words = set(query.words)
+        return [
+            {
+                "matched_terms": sorted(words & index.vocab[article]),
+                "best_match": index.unit_raw[unit] if unit >= 0 else None,
+                "signals": dict(zip(FEATURES, signal, strict=True)),
+                "shares": dict(zip(FEATURES, share, strict=True)),
+            }
+            for article, unit, signal, share in zip(articles.tolist(), units, signals, shares, strict=True)
+        ]
 
 
 def available_engines() -> list[str]:

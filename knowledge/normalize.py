@@ -25,6 +25,8 @@ _SNOWBALL = {
 }  # fmt: skip
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f"
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+_ANY_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_HAS_CJK = re.compile(rf"[{_CJK}]")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
@@ -67,7 +69,7 @@ def normalize(text: str | None) -> str:
     text = _APOSTROPHE.sub("", text)
     text = text.casefold()
     text = _REPEAT.sub(r"\1\1", text)
-    return " ".join(m.group(0) for m in _TOKEN.finditer(text))
+    return " ".join(_ANY_TOKEN.findall(text))
 
 
 def fold_accents(word: str) -> str:
@@ -88,6 +90,8 @@ def has_stemmer(lang: str) -> bool:
 
 def word_tokens(normalized: str, lang: str) -> list[str]:
     """Stemmed, accent-folded word tokens; CJK runs become character unigrams and bigrams."""
+    if _HAS_CJK.search(normalized) is None:
+        return _stem_fold(_ANY_TOKEN.findall(normalized), lang)
     words: list[str] = []
     cjk: list[str] = []
     for match in _TOKEN.finditer(normalized):
@@ -97,10 +101,14 @@ def word_tokens(normalized: str, lang: str) -> list[str]:
             cjk.extend(run[i : i + 2] for i in range(len(run) - 1))
         else:
             words.append(match.group(0))
+    return _stem_fold(words, lang) + cjk
+
+
+def _stem_fold(words: list[str], lang: str) -> list[str]:
     stemmer = _stemmer(lang)
     if stemmer is not None and words:
         words = stemmer.stemWords(words)
-    return [fold_accents(w) for w in words] + cjk
+    return [w.translate(_LATIN_FOLD) if not w.isascii() else w for w in words]
 
 
 def word_bigrams(tokens: list[str]) -> list[str]:
@@ -109,7 +117,8 @@ def word_bigrams(tokens: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=200_000)
-def _word_grams(word: str, low: int, high: int) -> tuple[str, ...]:
+def word_grams(word: str, low: int = 3, high: int = 5) -> tuple[str, ...]:
+    """Character n-grams of one space-padded, accent-folded word (cached)."""
     padded = f" {fold_accents(word)} "
     size = len(padded)
     if size < low:
@@ -120,6 +129,6 @@ def _word_grams(word: str, low: int, high: int) -> tuple[str, ...]:
 def char_ngrams(normalized: str, low: int = 3, high: int = 5) -> list[str]:
     """Character n-grams inside space-padded accent-folded words (like scikit-learn's char_wb)."""
     grams: list[str] = []
-    for match in _TOKEN.finditer(normalized):
-        grams.extend(_word_grams(match.group(0), low, high))
+    for token in _ANY_TOKEN.findall(normalized):
+        grams.extend(word_grams(token, low, high))
     return grams

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from knowledge.documents import ArticleDoc
-from knowledge.lexical import FloatArray, IntArray, SparseIndex, encode, group_lse, group_max, ranges
+from knowledge.lexical import (
+    FloatArray,
+    Ids,
+    IntArray,
+    SparseIndex,
+    encode,
+    group_max,
+    lookup,
+    pair_counts,
+    ranges,
+    regroup,
+)
 from knowledge.normalize import char_ngrams, normalize, word_bigrams, word_tokens
 
 log = logging.getLogger(__name__)
@@ -23,9 +34,12 @@ STAGE2 = ("word_ex", "word_lse", "char_doc", "char_ex")
 STAGE3 = ("fuzz",)
 FEATURES = STAGE1 + STAGE2 + STAGE3
 _BM25_K1 = 1.2
+_LSE_BETA = 10.0
+# Floats of dense postings (for the most frequent terms) per index scored over every article.
+_DENSE_BUDGET = 1 << 21
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Query:
     """A question prepared for one language: normalized text, word terms and character n-grams."""
 
@@ -33,6 +47,18 @@ class Query:
     words: list[str]
     terms: list[str]
     grams: list[str]
+    word_ids: Ids = field(repr=False)
+    word_tf: FloatArray = field(repr=False)
+    term_ids: Ids = field(repr=False)
+    term_tf: FloatArray = field(repr=False)
+    gram_ids: Ids = field(repr=False)
+    gram_tf: FloatArray = field(repr=False)
+
+
+def relative(values: FloatArray) -> FloatArray:
+    """Values divided by their maximum (zeros when it is not positive): a per-question scale-free signal."""
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
 
 
 def _merge(units: list[list[str]], starts: list[int], ends: list[int]) -> list[list[str]]:
@@ -65,14 +91,21 @@ class LanguageIndex:
         n_units, n_docs = len(self.unit_texts), len(self.docs)
         owner, ids, vocab = encode(unit_words)
         self.bm25 = SparseIndex(unit_article[owner], ids, n_docs, vocab, "bm25", _BM25_K1)
+        self.bm25.densify(_DENSE_BUDGET)
         self.vocab = [set(ws) for ws in _merge(unit_words, starts, self.ends.tolist())]
         self.titles = self._title_postings(unit_words)
         owner, ids, vocab = encode(unit_terms)
-        self.word_docs = SparseIndex(unit_article[owner], ids, n_docs, vocab, "cosine")
-        self.word_units = SparseIndex(owner, ids, n_units, vocab, "cosine")
+        units = pair_counts(owner, ids, len(vocab))
+        self.word_docs = SparseIndex.from_counts(regroup(*units, unit_article, len(vocab)), n_docs, vocab, "cosine")
+        self.word_docs.densify(_DENSE_BUDGET)
+        self.word_units = SparseIndex.from_counts(units, n_units, vocab, "cosine")
+        self.word_units.densify(_DENSE_BUDGET)
         owner, ids, vocab = encode(unit_grams)
-        self.char_docs = SparseIndex(unit_article[owner], ids, n_docs, vocab, "cosine")
-        self.char_units = SparseIndex(owner, ids, n_units, vocab, "cosine")
+        units = pair_counts(owner, ids, len(vocab))
+        self.char_docs = SparseIndex.from_counts(regroup(*units, unit_article, len(vocab)), n_docs, vocab, "cosine")
+        self.char_docs.densify(_DENSE_BUDGET)
+        self.char_units = SparseIndex.from_counts(units, n_units, vocab, "cosine")
+        self.char_units.densify(_DENSE_BUDGET)
 
     def _title_postings(self, unit_words: list[list[str]]) -> dict[str, tuple[IntArray, FloatArray]]:
         """Per title word: the articles whose title has it and its IDF share of that title."""
@@ -86,9 +119,7 @@ class LanguageIndex:
             for w, v in weights.items():
                 cols.setdefault(w, ([], []))[0].append(article)
                 cols[w][1].append(v / total)
-        return {
-            w: (np.asarray(a, dtype=np.int32), np.asarray(v, dtype=np.float32)) for w, (a, v) in cols.items()
-        }
+        return {w: (np.asarray(a, dtype=np.int32), np.asarray(v, dtype=np.float32)) for w, (a, v) in cols.items()}
 
     def title_recall(self, words: Sequence[str]) -> FloatArray:
         """Per article: IDF-weighted share of its title's words that the question contains."""
@@ -96,34 +127,37 @@ class LanguageIndex:
         if not hits:
             return np.zeros(len(self.docs), dtype=np.float32)
         ids = np.concatenate([h[0] for h in hits])
-        return np.bincount(ids, np.concatenate([h[1] for h in hits]), minlength=len(self.docs)).astype(
-            np.float32
-        )
+        return np.bincount(ids, np.concatenate([h[1] for h in hits]), minlength=len(self.docs)).astype(np.float32)
 
     def __len__(self) -> int:
         """Number of articles."""
         return len(self.docs)
 
     def prepare(self, text: str) -> Query:
-        """Normalize and tokenize a question for this language."""
+        """Normalize and tokenize a question for this language, with its term ids in each vocabulary."""
         norm = normalize(text)
         words = word_tokens(norm, self.lang)
-        return Query(norm, words, words + word_bigrams(words), char_ngrams(norm))
+        terms = words + word_bigrams(words)
+        grams = char_ngrams(norm)
+        word_ids, word_tf = lookup(self.bm25.vocab, words)
+        term_ids, term_tf = lookup(self.word_docs.vocab, terms)
+        gram_ids, gram_tf = lookup(self.char_docs.vocab, grams)
+        return Query(norm, words, terms, grams, word_ids, word_tf, term_ids, term_tf, gram_ids, gram_tf)
 
     def coverage(self, words: Sequence[str]) -> FloatArray:
         """Per article: IDF-weighted share of the question's distinct words found in the article."""
-        distinct = list(dict.fromkeys(words))
-        ids = [self.bm25.vocab[w] for w in distinct if w in self.bm25.vocab]
-        total = float(self.bm25.idf[ids].sum()) + self.bm25.max_idf * (len(distinct) - len(ids))
-        if not ids or not total:
-            return np.zeros(len(self.docs), dtype=np.float32)
-        tid = np.asarray(ids)
-        starts, ends = self.bm25.col_ptr[tid], self.bm25.col_ptr[tid + 1]
-        idx = ranges(starts, ends)
-        vals = np.repeat(self.bm25.idf[tid], ends - starts)
-        return (np.bincount(self.bm25.col_docs[idx], vals, minlength=len(self.docs)) / total).astype(
-            np.float32
-        )
+        return self._word_signals(*lookup(self.bm25.vocab, words), len(set(words)))[1]
+
+    def _word_signals(self, ids: Ids, tf: FloatArray, n_distinct: int) -> tuple[FloatArray, FloatArray]:
+        """BM25 (scaled by the query's own best score) and IDF coverage of every article, in one walk."""
+        n = len(self.docs)
+        idf = self.bm25.idf32[ids]
+        known = float(idf.sum())
+        total = known + self.bm25.max_idf * (n_distinct - len(ids))
+        if not len(ids) or not total:
+            return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+        bm25, cover = self.bm25.sums(ids, np.ones(len(ids), dtype=np.float32), idf)
+        return bm25 / ((_BM25_K1 + 1.0) * known), cover / total
 
     def stage1(self, query: Query) -> FloatArray:
         """Word signals for every article: a (n_articles, len(STAGE1)) array."""
@@ -131,13 +165,9 @@ class LanguageIndex:
         out = np.zeros((n, len(STAGE1)), dtype=np.float32)
         if not query.words:
             return out
-        scale = (_BM25_K1 + 1.0) * self.bm25.self_score(query.words)
-        if scale:
-            out[:, 0] = self.bm25.score(query.words) / scale
-            top = out[:, 0].max()
-            out[:, 1] = out[:, 0] / top if top > 0 else 0.0
-        out[:, 2] = self.word_docs.score(query.terms)
-        out[:, 3] = self.coverage(query.words)
+        out[:, 0], out[:, 3] = self._word_signals(query.word_ids, query.word_tf, len(set(query.words)))
+        out[:, 1] = relative(out[:, 0])
+        out[:, 2] = self.word_docs.score_ids(query.term_ids, self.word_docs.weigh(query.term_ids, query.term_tf))
         out[:, 4] = self.title_recall(query.words)
         return out
 
@@ -148,17 +178,21 @@ class LanguageIndex:
             return out, []
         starts, ends = self.starts[articles], self.ends[articles]
         units = ranges(starts, ends)
+        if not len(units):
+            return out, [-1] * len(articles)
         counts = ends - starts
-        offsets = (np.cumsum(counts) - counts).astype(np.int32)
-        word_sel = self.word_units.score_rows(query.terms, units)
-        out[:, 0] = group_max(word_sel, offsets, len(articles))
-        out[:, 1] = group_lse(word_sel, offsets, len(articles))
-        out[:, 2] = self.char_docs.score_rows(query.grams, articles)
-        char_sel = self.char_units.score_rows(query.grams, units)
-        out[:, 3] = group_max(char_sel, offsets, len(articles))
-        group = np.repeat(np.arange(len(articles)), counts)
-        order = np.lexsort((-(word_sel + char_sel), group))
-        best = np.where(counts > 0, units[order[np.minimum(offsets, max(len(units) - 1, 0))]], -1)
+        offsets = np.cumsum(counts) - counts
+        ids, tf = query.term_ids, query.term_tf
+        word_sel = self.word_units.rows_ids(ids, self.word_units.weigh(ids, tf), units)
+        ids, tf = query.gram_ids, query.gram_tf
+        out[:, 2] = self.char_docs.rows_ids(ids, self.char_docs.weigh(ids, tf), articles)
+        char_sel = self.char_units.rows_ids(ids, self.char_units.weigh(ids, tf), units)
+        has = counts > 0
+        cuts = offsets[has]
+        out[has, 0], out[has, 3] = np.maximum.reduceat(np.vstack([word_sel, char_sel]), cuts, axis=1)
+        out[has, 1] = 1.0 + np.log(np.add.reduceat(np.exp(_LSE_BETA * (word_sel - 1.0)), cuts)) / _LSE_BETA
+        order = np.lexsort((-(word_sel + char_sel), np.repeat(np.arange(len(articles)), counts)))
+        best = np.where(has, units[order[np.minimum(offsets, len(units) - 1)]], -1)
         return out, best.tolist()
 
     def fuzzy(self, query: Query, articles: npt.NDArray[np.integer]) -> FloatArray:
@@ -169,10 +203,12 @@ class LanguageIndex:
         starts, ends = self.starts[articles], self.ends[articles]
         units = ranges(starts, ends)
         counts = ends - starts
-        texts = [self.unit_texts[u] for u in units]
+        texts = [self.unit_texts[u] for u in units.tolist()]
         sims = process.cdist([query.text], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0] / 100.0
         return group_max(sims, (np.cumsum(counts) - counts).astype(np.int32), len(articles))
 
     def known_share(self, query: Query) -> float:
         """IDF-weighted share of the question's words that occur anywhere in this language's articles."""
-        return self.bm25.known_share(query.words)
+        known = float(self.bm25.idf[query.word_ids] @ query.word_tf)
+        total = known + self.bm25.max_idf * (len(query.words) - float(query.word_tf.sum()))
+        return known / total if total else 0.0
