@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from core.errors import ChannelError, NotConfigured
 from core.settings import Settings
 from listener.base import Author, Channel, Cursor, FetchedPost, Reply
-from listener.text import clean_text
+from listener.text import clean_text, parse_time
 
 log = logging.getLogger(__name__)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def post_from_record(record: dict[str, Any]) -> FetchedPost:
@@ -42,7 +31,7 @@ def post_from_record(record: dict[str, Any]) -> FetchedPost:
         author=Author(str(author["id"]), author.get("handle"), author.get("name")) if author.get("id") else None,
         title=clean_text(record.get("title")) or None,
         url=record.get("url"),
-        posted_at=_parse_time(record.get("created_at")),
+        posted_at=parse_time(record.get("created_at")),
         thread_id=record.get("thread_id"),
         in_reply_to=record.get("in_reply_to"),
         lang=record.get("lang"),

@@ -6,6 +6,8 @@ import hashlib
 import re
 import unicodedata
 import warnings
+from datetime import UTC, datetime
+from typing import Any
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
@@ -49,3 +51,14 @@ def content_hash(*parts: str | None) -> str:
         digest.update((part or "").encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as a timezone-aware datetime (UTC when no zone is given); None if unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

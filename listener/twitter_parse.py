@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import TransientChannelError
 from listener.base import Author, Cursor, FetchedPost
-from listener.text import clean_text
+from listener.text import clean_text, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,6 @@ def budget_used(cursor: Cursor, now: datetime | None = None) -> int:
 def add_reads(cursor: Cursor, count: int, now: datetime | None = None) -> None:
     """Add `count` posts read to the cursor's monthly meter (in place)."""
     cursor["budget"] = {"month": month_key(now), "used": budget_used(cursor, now) + count}
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _lang(value: Any) -> str | None:
@@ -86,7 +76,7 @@ def to_post(tweet: dict[str, Any], users: dict[str, dict[str, Any]], source: str
         text=clean_text(str(tweet["text"])),
         author=Author(author_id, handle, user.get("name")) if author_id else None,
         url=url,
-        posted_at=_parse_time(tweet.get("created_at")),
+        posted_at=parse_time(tweet.get("created_at")),
         thread_id=str(tweet.get("conversation_id") or tweet_id),
         in_reply_to=referenced(tweet, "replied_to"),
         lang=_lang(tweet.get("lang")),
