@@ -18,13 +18,6 @@ from listener.text import content_hash
 from tests.fakes.feed_server import FIXTURES, FeedServer
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to 127.0.0.1 must never be routed through a proxy from the environment."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     """A fake feed server on 127.0.0.1."""

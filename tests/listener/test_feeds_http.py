@@ -16,13 +16,6 @@ FEED = "signpost__wordpress_comments.rss"
 LAST_MODIFIED = "Tue, 14 May 2024 09:12:44 GMT"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to 127.0.0.1 must never be routed through a proxy from the environment."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     """A fake feed server on 127.0.0.1."""

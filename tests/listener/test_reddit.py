@@ -37,10 +37,8 @@ SECRETS = {"client_id": SecretStr("test-client_id"), "client_secret": SecretStr(
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """prawcore retries 5xx and timeouts after sleeping 0-4 s; keep the retries, skip the sleep. No proxies."""
+    """prawcore retries 5xx and timeouts after sleeping 0-4 s; keep the retries, skip the sleep."""
     monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ SECRETS = {k: SecretStr(f"test-{k}") for k in
            ("bearer_token", "consumer_key", "consumer_secret", "access_token", "access_token_secret")}
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to 127.0.0.1 never go through a proxy from the environment."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def fake() -> Iterator[TwitterFake]:
     """A fake X API on 127.0.0.1."""

@@ -70,8 +70,6 @@ def test_a_failing_job_is_logged_and_the_next_one_runs(tmp_path: Path, engine: E
 
 
 def test_publish_and_engagement_jobs_against_the_fake(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
     with TwitterFake() as tw:
         settings = settings_for(tw)
         ctx = AppContext(settings)
