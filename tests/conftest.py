@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import prawcore.sessions
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -74,6 +75,12 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prawcore sleeps 0-4 s before retrying a 5xx or timeout; tests keep the retries, skip the sleep."""
+    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 @pytest.fixture(autouse=True)

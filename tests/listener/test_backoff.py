@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import prawcore.sessions
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -19,11 +18,6 @@ from tests.fakes.twitter_server import TwitterFake
 from tests.responders.publishing_helpers import reddit_channel, settings_for, twitter_channel
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import prawcore.sessions
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
@@ -33,12 +32,6 @@ from tests.fakes.reddit_server import OUR_NAME, RedditFake
 
 SECRETS = {"client_id": SecretStr("test-client_id"), "client_secret": SecretStr("test-client_secret"),
            "username": SecretStr(OUR_NAME), "password": SecretStr("test-password")}
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """prawcore retries 5xx and timeouts after sleeping 0-4 s; keep the retries, skip the sleep."""
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import prawcore.sessions
 import pytest
 from pydantic import SecretStr
 
@@ -19,11 +18,6 @@ from tests.fakes.reddit_server import OUR_NAME, RATE_HEADERS, RedditFake
 
 SECRETS = {"client_id": SecretStr("test-client_id"), "client_secret": SecretStr("test-client_secret"),
            "username": SecretStr(OUR_NAME), "password": SecretStr("test-password")}
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 class FakeClock:

@@ -214,7 +214,6 @@ def test_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_while_x_answers_429_the_other_channels_keep_polling(fake: TwitterFake, engine: Engine,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import prawcore.sessions
 
     from core.settings import Settings, WorkerSettings
     from listener.reddit import RedditChannel
@@ -223,7 +222,6 @@ def test_while_x_answers_429_the_other_channels_keep_polling(fake: TwitterFake, 
     from tests.fakes.reddit_server import RedditFake
     from tests.responders.publishing_helpers import settings_for
 
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
     fake.inject(Fault(status=429, headers={"x-rate-limit-reset": str(int(time.time()) + 3600)}, times=1000))
     with RedditFake() as rd:
         base = settings_for(fake, rd)

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import prawcore.sessions
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -20,11 +19,6 @@ from tests.fakes.api_fake import Fault
 from tests.fakes.reddit_server import RedditFake
 from tests.fakes.twitter_server import TwitterFake
 from tests.responders.publishing_helpers import approve_posts, reddit_channel, settings_for, twitter_channel
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 @pytest.fixture

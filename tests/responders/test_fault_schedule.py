@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import prawcore.sessions
-import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -41,11 +39,6 @@ SCHEDULES = int(os.environ.get("SIGNPOST_FAULT_SCHEDULES", "200"))
 LEASE = timedelta(minutes=11)
 BACKOFF_CAP = timedelta(seconds=DEFAULT_MAX_BACKOFF_SECONDS + 1)
 SKIPPED_POLLS: Counter[bool] = Counter()
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 class KillablePoll:

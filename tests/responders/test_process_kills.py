@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import prawcore.sessions
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -115,14 +114,6 @@ CHILD = textwrap.dedent(
         print(poll_channel(channel, engine=engine, max_batches=5))
     """
 )
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No prawcore retry sleeps and no proxies in this process (the child inherits the environment)."""
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import prawcore.sessions
 import pytest
 import typer
 from sqlalchemy.engine import Engine
@@ -37,11 +36,6 @@ from tests.responders.publishing_helpers import (
 )
 
 LATER = timedelta(minutes=11)
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
 
 
 @pytest.fixture
