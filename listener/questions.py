@@ -11,9 +11,8 @@ log = logging.getLogger(__name__)
 
 # Words that open a direct question, per language (accents stripped, lower case).
 INTERROGATIVES: dict[str, tuple[str, ...]] = {
-    "en": ("how", "what", "whats", "why", "where", "when", "who", "which", "can", "could", "does", "do",
-           "is", "are", "will", "would", "should", "did", "has", "have", "anyone", "anybody", "any way",
-           "any idea", "is there", "am i"),
+    "en": ("how", "what", "whats", "why", "where", "when", "who", "which", "anyone", "anybody", "any way",
+           "any idea"),
     "es": ("como", "que", "por que", "porque", "donde", "cuando", "cual", "cuales", "quien", "puedo",
            "se puede", "alguien", "hay", "es posible", "existe", "debo"),
     "fr": ("comment", "pourquoi", "ou", "quand", "quel", "quelle", "quels", "quelles", "qui", "est-ce",
@@ -27,6 +26,13 @@ INTERROGATIVES: dict[str, tuple[str, ...]] = {
     "nl": ("hoe", "wat", "waarom", "waar", "wanneer", "welke", "wie", "kan", "kun", "kunnen", "is er",
            "weet iemand"),
 }
+
+# English auxiliaries open a question only when inverted with a subject ("can I …", "is there …"),
+# not in a statement with a dropped subject ("will share when done").
+EN_AUXILIARIES = ("can", "could", "does", "do", "is", "are", "will", "would", "should", "did", "has", "have",
+                  "am", "was", "were", "may", "shall")
+EN_SUBJECTS = ("i", "you", "we", "they", "it", "he", "she", "there", "this", "that", "my", "your", "our",
+               "the", "a", "an", "anyone", "anybody", "someone", "somebody", "u", "ya", "these", "those")
 
 # Phrases that ask for help without a question form ("my checkout is not working").
 HELP_PHRASES: dict[str, tuple[str, ...]] = {
@@ -76,8 +82,11 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
 
 
-def _starts_with(clause: str, phrases: tuple[str, ...]) -> str | None:
-    words = " ".join(_WORDS.findall(clause)[:4])
+def _starts_with(clause: str, phrases: tuple[str, ...], lang: str = "") -> str | None:
+    tokens = _WORDS.findall(clause)[:4]
+    if lang == "en" and len(tokens) >= 2 and tokens[0] in EN_AUXILIARIES and tokens[1] in EN_SUBJECTS:
+        return f"{tokens[0]} {tokens[1]}"
+    words = " ".join(tokens)
     for phrase in phrases:
         if words == phrase or words.startswith(phrase + " "):
             return phrase
@@ -104,7 +113,7 @@ def detect_question(text: str, lang: str | None = None, min_score: float = 0.5) 
         clause = _LEADING_NOISE.sub("", clause.strip())
         if clause.startswith("¡") or _EXCLAMATION.match(clause):
             continue
-        hit = next(((code, w) for code in langs if (w := _starts_with(clause, INTERROGATIVES[code]))), None)
+        hit = next(((code, w) for code in langs if (w := _starts_with(clause, INTERROGATIVES[code], code))), None)
         if hit:
             score += 0.5
             reasons.append(f"a clause starts with '{hit[1]}' ({hit[0]})")

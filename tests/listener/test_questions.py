@@ -19,6 +19,8 @@ from listener.questions import detect_question
         ("je n'arrive pas à publier mon site", "fr"),
         ("Wie kann ich meine Domain verbinden", "de"),
         ("Mein Shop funktioniert nicht mehr", "de"),
+        ("Are there any discounts for nonprofits", "en"),
+        ("can i use a domain I already own", "en"),
     ],
 )
 def test_questions_are_found_with_reasons(text: str, lang: str) -> None:
@@ -35,6 +37,8 @@ def test_questions_are_found_with_reasons(text: str, lang: str) -> None:
         "RT @siteforge: How do I add a blog? Read our guide",
         "BUY CHEAP FOLLOWERS now at www.spam.example",
         "What a great update",
+        "Writing a tiny script to resize photos. will share when done",
+        "Did about 300 redirects last year when I moved, no issues.",
         "ok",
         "",
     ],
