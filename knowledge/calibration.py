@@ -80,7 +80,8 @@ def signal_tables(
         query = index.prepare(q.text)
         everything = np.arange(len(index))
         stage2, _ = index.stage2(query, everything)
-        values = np.hstack([index.stage1(query), stage2, index.fuzzy(query, everything)[:, None]])
+        fuzzy = index.fuzzy(query, everything, extended=matcher.profile == "full")
+        values = np.hstack([index.stage1(query), stage2, fuzzy])
         ids = [d.article_id for d in index.docs]
         label = ids.index(q.expected_id) if q.expected_id in ids else -1
         tables.append((values, label, index.known_share(query)))
@@ -171,12 +172,12 @@ def fit_confidence(
 
 
 def fit_lexical(
-    matcher: LexicalMatcher, questions: Sequence[LabeledQuestion], l2: float = 1e-3
+    matcher: LexicalMatcher, questions: Sequence[LabeledQuestion], l2: float = 3e-4
 ) -> dict[str, Any]:
     """Refit `matcher`'s ranking weights, confidence and best-F1 threshold on labelled questions."""
     tables = signal_tables(matcher, questions)
-    weights = fit_rank_weights(tables, l2)
-    matcher.weights = np.asarray([weights[f] for f in FEATURES], dtype=np.float32)
+    weights = fit_rank_weights(tables, l2, matcher.features)
+    matcher.weights = np.asarray([weights[f] for f in matcher.features], dtype=np.float32)
     confidence = fit_confidence(matcher, tables, target="in_scope")
     matcher.conf_intercept = confidence["intercept"]
     matcher.conf_coefs = np.asarray([confidence[f] for f in CONFIDENCE_FEATURES], dtype=np.float32)

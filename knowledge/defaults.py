@@ -11,10 +11,37 @@ log = logging.getLogger(__name__)
 ENGINES = ("lexical", "semantic")
 # How many stage-1 candidates (word BM25/TF-IDF over whole articles) get the per-text signals.
 RERANK_DEPTH = 16
-# How many of those get the rapidfuzz token_set_ratio re-ranking signal.
-FUZZ_DEPTH = 6
+# How many of those get the rapidfuzz re-ranking signals.
+FUZZ_DEPTH = 8
 # Linear ranking weights of the signals in knowledge.signals.FEATURES.
 RANK_WEIGHTS: dict[str, float] = {
+    "bm25": 0.1216,
+    "bm25_rel": 5.1558,
+    "word_doc": 2.3027,
+    "cover": 0.706,
+    "title_recall": 1.6444,
+    "word_ex": 0.2535,
+    "word_lse": 0.3602,
+    "char_doc": 2.6186,
+    "char_ex": 0.7534,
+    "fuzz": 0.4561,
+    "fuzz_mean": 3.3742,
+    "ratio": 2.7093,
+}
+# Logistic confidence (probability that the question is in scope for the top article): intercept and
+# coefficients of knowledge.matcher.CONFIDENCE_FEATURES.
+CONFIDENCE_COEFS: dict[str, float] = {
+    "intercept": -29.6441,
+    "score": 2.0277,
+    "margin": -0.604,
+    "word_ex": -1.0303,
+    "char_ex": -0.2088,
+    "cover": 2.5883,
+    "known": 4.4463,
+}
+# The lexical score blended into the semantic engine (pinned, see knowledge.semantic.SemanticMatcher): weights
+# of the "base" profile's knowledge.signals.BASE_FEATURES, stage-1 depth and rapidfuzz depth.
+SEMANTIC_LEXICAL_WEIGHTS: dict[str, float] = {
     "bm25": 1.267,
     "bm25_rel": 4.8448,
     "word_doc": 2.396,
@@ -26,17 +53,8 @@ RANK_WEIGHTS: dict[str, float] = {
     "char_ex": 1.2465,
     "fuzz": 1.6335,
 }
-# Logistic confidence (probability that the question is in scope for the top article): intercept and
-# coefficients of knowledge.matcher.CONFIDENCE_FEATURES.
-CONFIDENCE_COEFS: dict[str, float] = {
-    "intercept": -19.4466,
-    "score": 1.7816,
-    "margin": -0.5148,
-    "word_ex": -1.8553,
-    "char_ex": -0.6951,
-    "cover": 2.0403,
-    "known": 5.0715,
-}
+SEMANTIC_LEXICAL_DEPTH = 16
+SEMANTIC_LEXICAL_FUZZ_DEPTH = 6
 # Semantic engine: candidates taken from the semantic and from the lexical stage 1 (each this many),
 # soft-maximum sharpness, shrinkage of the within-article covariance used for whitening.
 SEMANTIC_DEPTH = 16
@@ -60,7 +78,7 @@ SEMANTIC_CONFIDENCE: dict[str, float] = {
     "cos_max": -0.1181,
     "cos_centroid": 0.1474,
 }
-_THRESHOLDS = {"lexical": 0.2234, "semantic": 0.1041}
+_THRESHOLDS = {"lexical": 0.1503, "semantic": 0.1041}
 
 
 def default_threshold(engine: str) -> float:

@@ -14,11 +14,13 @@ from core.errors import KnowledgeError
 from knowledge import defaults
 from knowledge.documents import ArticleDoc, Candidate, MatchResult
 from knowledge.lexical import FloatArray
-from knowledge.signals import FEATURES, STAGE1, STAGE3, LanguageIndex, Query
+from knowledge.signals import BASE_FEATURES, FEATURES, STAGE1, STAGE2, LanguageIndex, Query
 
 log = logging.getLogger(__name__)
 
 CONFIDENCE_FEATURES = ("score", "margin", "word_ex", "char_ex", "cover", "known")
+# Signal sets of the lexical engine: "full" (shipped) or "base" (the first release's, see defaults.SEMANTIC_LEXICAL_*).
+PROFILES = {"full": FEATURES, "base": BASE_FEATURES}
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,25 @@ class LexicalMatcher:
         confidence: Mapping[str, float] | None = None,
         depth: int = defaults.RERANK_DEPTH,
         fuzz_depth: int = defaults.FUZZ_DEPTH,
+        profile: str = "full",
     ) -> None:
-        """Index `docs` per language; weights/confidence default to the shipped calibration."""
+        """Index `docs` per language and rank with the signals of `profile` (a PROFILES key).
+
+        Weights/confidence default to the shipped calibration of the full profile.
+        """
         if not docs:
             raise KnowledgeError("the knowledge index has no articles")
+        if profile not in PROFILES:
+            raise KnowledgeError(f"unknown lexical profile {profile!r} (known: {', '.join(PROFILES)})")
+        self.profile = profile
+        self.features = PROFILES[profile]
         by_lang: dict[str, list[ArticleDoc]] = {}
         for doc in docs:
             by_lang.setdefault(doc.lang, []).append(doc)
         self.indexes = {lang: LanguageIndex(lang, group) for lang, group in by_lang.items()}
         self.default_lang = default_lang if default_lang in self.indexes else sorted(self.indexes)[0]
         w = dict(defaults.RANK_WEIGHTS if weights is None else weights)
-        self.weights = np.asarray([w.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+        self.weights = np.asarray([w.get(f, 0.0) for f in self.features], dtype=np.float32)
         c = dict(defaults.CONFIDENCE_COEFS if confidence is None else confidence)
         self.conf_intercept = float(c.get("intercept", 0.0))
         self.conf_coefs = np.asarray([c.get(f, 0.0) for f in CONFIDENCE_FEATURES], dtype=np.float32)
@@ -112,7 +122,7 @@ class LexicalMatcher:
         """Articles of `index` ranked for a prepared question, with blended scores and signal rows."""
         if not query.words and not query.grams:
             return Ranked(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32),
-                          np.zeros((0, len(FEATURES)), dtype=np.float32), [], 0.0)  # fmt: skip
+                          np.zeros((0, len(self.features)), dtype=np.float32), [], 0.0)  # fmt: skip
         stage1 = index.stage1(query)
         partial = stage1 @ self.weights[: len(STAGE1)]
         depth = min(self.depth, len(index))
@@ -128,10 +138,12 @@ class LexicalMatcher:
     ) -> tuple[FloatArray, list[int]]:
         """All signals of the given article rows (fuzzy only for the best `fuzz_depth`) and their best texts."""
         stage2, best_units = index.stage2(query, rows)
-        values = np.hstack([stage1[rows], stage2, np.zeros((len(rows), len(STAGE3)), dtype=np.float32)])
+        n_fixed = len(STAGE1) + len(STAGE2)
+        fill = np.zeros((len(rows), len(self.features) - n_fixed), dtype=np.float32)
+        values = np.hstack([stage1[rows], stage2, fill])
         partial = values @ self.weights
         fuzzy = np.argsort(-partial, kind="stable")[: self.fuzz_depth]
-        values[fuzzy, -1] = index.fuzzy(query, rows[fuzzy])
+        values[fuzzy, n_fixed:] = index.fuzzy(query, rows[fuzzy], extended=self.profile == "full")
         return values, best_units
 
     def confidences(self, values: FloatArray, scores: FloatArray, known: float) -> list[float]:
@@ -169,8 +181,8 @@ class LexicalMatcher:
             {
                 "matched_terms": sorted(words & index.vocab[article]),
                 "best_match": index.unit_raw[unit] if unit >= 0 else None,
-                "signals": dict(zip(FEATURES, signal, strict=True)),
-                "shares": dict(zip(FEATURES, share, strict=True)),
+                "signals": dict(zip(self.features, signal, strict=True)),
+                "shares": dict(zip(self.features, share, strict=True)),
             }
             for article, unit, signal, share in zip(articles.tolist(), units, signals, shares, strict=True)
         ]

@@ -113,7 +113,16 @@ class SemanticMatcher:
 
             encoder = get_encoder()
         self.encoder = encoder
-        self.lexical = LexicalMatcher(docs, default_lang=default_lang)
+        # The semantic weights were fitted on the first release's lexical score, so this engine pins its own
+        # lexical profile (signals, weights, depths) instead of following the lexical engine's refits.
+        self.lexical = LexicalMatcher(
+            docs,
+            default_lang=default_lang,
+            weights=defaults.SEMANTIC_LEXICAL_WEIGHTS,
+            depth=defaults.SEMANTIC_LEXICAL_DEPTH,
+            fuzz_depth=defaults.SEMANTIC_LEXICAL_FUZZ_DEPTH,
+            profile="base",
+        )
         self.default_lang = self.lexical.default_lang
         self.indexes: dict[str, SemanticIndex] = {}
         for lang, index in self.lexical.indexes.items():

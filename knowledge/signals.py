@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 # stage 2 only for the best stage-1 candidates.
 STAGE1 = ("bm25", "bm25_rel", "word_doc", "cover", "title_recall")
 STAGE2 = ("word_ex", "word_lse", "char_doc", "char_ex")
-STAGE3 = ("fuzz",)
+STAGE3 = ("fuzz", "fuzz_mean", "ratio")
 FEATURES = STAGE1 + STAGE2 + STAGE3
+# The first release's signals (only the best token_set_ratio of the rapidfuzz ones): the "base" profile.
+BASE_FEATURES = STAGE1 + STAGE2 + STAGE3[:1]
 _BM25_K1 = 1.2
 _LSE_BETA = 10.0
 # Floats of dense postings (for the most frequent terms) per index scored over every article.
@@ -195,17 +197,31 @@ class LanguageIndex:
         best = np.where(has, units[order[np.minimum(offsets, len(units) - 1)]], -1)
         return out, best.tolist()
 
-    def fuzzy(self, query: Query, articles: npt.NDArray[np.integer]) -> FloatArray:
-        """Best rapidfuzz token_set_ratio (in [0, 1]) between the question and each article's texts."""
-        out = np.zeros(len(articles), dtype=np.float32)
+    def fuzzy(self, query: Query, articles: npt.NDArray[np.integer], extended: bool = True) -> FloatArray:
+        """Rapidfuzz signals of the given articles in [0, 1]: (len(articles), len(STAGE3)), or one column.
+
+        Per article: the best token_set_ratio over its texts and, when `extended`, their mean token_set_ratio
+        relative to the best such mean among `articles` and its best plain (Indel) ratio relative to the best
+        among `articles` (relative, so that long posts are not penalized against short texts).
+        """
+        out = np.zeros((len(articles), len(STAGE3) if extended else 1), dtype=np.float32)
         if not query.text or not len(articles):
             return out
         starts, ends = self.starts[articles], self.ends[articles]
         units = ranges(starts, ends)
         counts = ends - starts
+        if not len(units):
+            return out
         texts = [self.unit_texts[u] for u in units.tolist()]
+        offsets = (np.cumsum(counts) - counts).astype(np.int32)
         sims = process.cdist([query.text], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0] / 100.0
-        return group_max(sims, (np.cumsum(counts) - counts).astype(np.int32), len(articles))
+        out[:, 0] = group_max(sims, offsets, len(articles))
+        if extended:
+            plain = process.cdist([query.text], texts, scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
+            has = counts > 0
+            out[has, 1] = relative(np.add.reduceat(sims, offsets[has]) / counts[has])
+            out[:, 2] = relative(group_max(plain, offsets, len(articles)))
+        return out
 
     def known_share(self, query: Query) -> float:
         """IDF-weighted share of the question's words that occur anywhere in this language's articles."""

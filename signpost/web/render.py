@@ -33,6 +33,15 @@ SIGNAL_LABELS = {
     "char_ex": "spelling ~ best example",
     "fuzz": "fuzzy re-rank",
     "title_recall": "title words found",
+    "fuzz_mean": "fuzzy ~ all examples vs. best article",
+    "ratio": "closest wording vs. best article",
+    "cos_max": "meaning ~ closest example",
+    "cos_lse": "meaning ~ all examples",
+    "cos_centroid": "meaning ~ whole article",
+    "wcos_max": "meaning ~ closest example (normalised)",
+    "wcos_lse": "meaning ~ all examples (normalised)",
+    "wcos_centroid": "meaning ~ whole article (normalised)",
+    "lexical": "word and spelling score",
 }
 
 

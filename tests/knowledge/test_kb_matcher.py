@@ -12,6 +12,7 @@ from knowledge.defaults import default_threshold
 from knowledge.kbfiles import load_kb
 from knowledge.matcher import LexicalMatcher, available_engines, build_matcher, resolve_engine
 from knowledge.normalize import char_ngrams, normalize, word_tokens
+from knowledge.signals import BASE_FEATURES, FEATURES
 
 
 def test_normalize_social_text() -> None:
@@ -116,3 +117,16 @@ def test_semantic_without_extra_falls_back(eval_dir: Path, monkeypatch: pytest.M
     assert resolve_engine("lexical") == ("lexical", None)
     with pytest.raises(KnowledgeError, match="unknown"):
         resolve_engine("magic")
+
+
+def test_profiles_full_and_base(eval_dir: Path, banking_matcher: LexicalMatcher) -> None:
+    base = LexicalMatcher(load_kb(eval_dir / "kb.jsonl"), profile="base")
+    assert banking_matcher.features == FEATURES and base.features == BASE_FEATURES
+    assert len(base.weights) == len(BASE_FEATURES)
+    best = base.match("When will my new card arrive?").best
+    assert best is not None and best.article_id == "card_arrival"
+    assert list(best.explanation["signals"]) == list(BASE_FEATURES)
+    full = banking_matcher.match("When will my new card arrive?").best
+    assert full is not None and list(full.explanation["signals"]) == list(FEATURES)
+    with pytest.raises(KnowledgeError):
+        LexicalMatcher(load_kb(eval_dir / "kb.jsonl"), profile="nope")

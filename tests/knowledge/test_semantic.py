@@ -21,7 +21,12 @@ if not semantic_available() and os.environ.get("CI") != "true":
     )
 
 from knowledge import embeddings
-from knowledge.defaults import default_threshold
+from knowledge.defaults import (
+    SEMANTIC_LEXICAL_DEPTH,
+    SEMANTIC_LEXICAL_FUZZ_DEPTH,
+    SEMANTIC_LEXICAL_WEIGHTS,
+    default_threshold,
+)
 from knowledge.documents import ArticleDoc
 from knowledge.embeddings import embed_texts
 from knowledge.encoder import MiniLMEncoder, get_encoder
@@ -29,6 +34,7 @@ from knowledge.kbfiles import load_kb
 from knowledge.lexical import FloatArray
 from knowledge.matcher import available_engines, build_matcher, resolve_engine
 from knowledge.semantic import SemanticMatcher, whitening
+from knowledge.signals import BASE_FEATURES
 
 
 class CountingEncoder:
@@ -147,3 +153,10 @@ def test_engine_selection(eval_dir: Path) -> None:
     assert resolve_engine("semantic") == ("semantic", None)
     assert build_matcher(docs, engine="semantic").engine == "semantic"
     assert embed_texts(get_encoder(), []).shape == (0, get_encoder().dim)
+
+
+def test_lexical_component_pinned_to_base_profile(semantic: SemanticMatcher) -> None:
+    lexical = semantic.lexical
+    assert lexical.profile == "base" and lexical.features == BASE_FEATURES
+    assert lexical.weights.tolist() == pytest.approx([SEMANTIC_LEXICAL_WEIGHTS[f] for f in BASE_FEATURES])
+    assert (lexical.depth, lexical.fuzz_depth) == (SEMANTIC_LEXICAL_DEPTH, SEMANTIC_LEXICAL_FUZZ_DEPTH)
