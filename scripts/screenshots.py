@@ -51,8 +51,9 @@ def take(out: Path, chromium: str) -> list[Path]:
                 page = browser.new_page(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
                 _log_in(page, server.url, login)
                 # One decision with an edit, on the most confident English suggestion.
-                items = page.request.get(f"{server.url}/api/suggestions?lang=en&limit=50").json()["items"]
-                sid = max(items, key=lambda item: item["score"])["id"]
+                items = page.request.get(f"{server.url}/api/suggestions?limit=50").json()["items"]
+                sid = max((i for i in items if i["lang"] == "en"), key=lambda item: item["score"])["id"]
+                page.goto(f"{server.url}/")  # the queue's first page shows these same 50, newest first
                 first = page.locator(f"#s-{sid}")
                 area = first.locator("textarea[name=reply_text]")
                 area.fill(area.input_value().replace("This article should help", "This guide walks you through it"))
