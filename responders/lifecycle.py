@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -133,3 +134,32 @@ def edit(suggestion_id: int, actor: str, text: str, *, session: Session) -> Sugg
     _audit(suggestion_id, actor, "edited", session=session, detail={"before": before, "after": text.strip()})
     session.expire_all()
     return get(suggestion_id, session=session)
+
+
+# The publishing lease is the claim's `updated_at`; it lives here with the status it guards.
+def renew_stale_lease(suggestion_id: int, *, stale_before: datetime, now: datetime, session: Session) -> bool:
+    """Take over a publishing claim older than `stale_before` (compare-and-set on updated_at; status untouched)."""
+    result = session.execute(
+        update(Suggestion)
+        .where(col(Suggestion.id) == suggestion_id, col(Suggestion.status) == S.PUBLISHING,
+               col(Suggestion.updated_at) < stale_before)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def set_lease_expiry(suggestion_id: int, expires: datetime, lease_length: timedelta, *, session: Session) -> None:
+    """Make our own claim expire at `expires` (after a 429 the retry may come as soon as the limit resets)."""
+    session.execute(
+        update(Suggestion)
+        .where(col(Suggestion.id) == suggestion_id, col(Suggestion.status) == S.PUBLISHING)
+        .values(updated_at=expires - lease_length)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def audit(suggestion_id: int, actor: str, action: str, detail: dict[str, Any], *, session: Session,
+          reason: str | None = None) -> None:
+    """An audit event that records no status change (dry runs, lease take-overs, uncertainty)."""
+    _audit(suggestion_id, actor, action, session=session, reason=reason, detail=detail)

@@ -28,16 +28,8 @@ from core.models import SuggestionStatus as S
 from core.settings import Settings
 from listener.base import Channel, Reply
 from responders import lifecycle
-from responders.publishing_guards import (
-    audit,
-    check,
-    has_event,
-    in_cooldown,
-    lease,
-    publish_enabled,
-    renew_stale_lease,
-    set_lease_expiry,
-)
+from responders.lifecycle import audit, renew_stale_lease, set_lease_expiry
+from responders.publishing_guards import check, has_event, in_cooldown, lease, publish_enabled
 
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"

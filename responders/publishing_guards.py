@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.models import AuditEvent, Person, Post, Suggestion, SuggestionStatus
@@ -92,34 +91,6 @@ def check(s: Suggestion, post: Post, channel: Channel | None, *, settings: Setti
         if not text:
             return Verdict("refuse", f"guardrail: r/{subreddit} allows no links and nothing is left")
     return Verdict("go", text=text)
-
-
-def renew_stale_lease(suggestion_id: int, *, stale_before: datetime, now: datetime, session: Session) -> bool:
-    """Take over a publishing claim older than `stale_before` (compare-and-set on updated_at; status untouched)."""
-    result = session.execute(
-        update(Suggestion)
-        .where(col(Suggestion.id) == suggestion_id, col(Suggestion.status) == SuggestionStatus.PUBLISHING,
-               col(Suggestion.updated_at) < stale_before)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def set_lease_expiry(suggestion_id: int, expires: datetime, lease_length: timedelta, *, session: Session) -> None:
-    """Make our own claim expire at `expires` (after a 429 the retry may come as soon as the limit resets)."""
-    session.execute(
-        update(Suggestion)
-        .where(col(Suggestion.id) == suggestion_id, col(Suggestion.status) == SuggestionStatus.PUBLISHING)
-        .values(updated_at=expires - lease_length)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def audit(suggestion_id: int, actor: str, action: str, detail: dict[str, Any], *, session: Session,
-          reason: str | None = None) -> None:
-    """An audit event that records no status change (dry runs, lease take-overs, uncertainty)."""
-    session.add(AuditEvent(suggestion_id=suggestion_id, actor=actor, action=action, reason=reason, detail=detail))
 
 
 def has_event(suggestion_id: int, action: str, *, session: Session) -> bool:
