@@ -6,10 +6,11 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.local_server import LocalServer, QuietServer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Answer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body in separate writes would wait 40 ms for a delayed ACK
 
@@ -139,33 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("fake api: " + format, *args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: ApiFake
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients hanging up (timeouts) are normal here."""
-        log.debug("fake api: connection from %s ended abruptly", client_address, exc_info=True)
-
-
-class ApiFake:
+class ApiFake(LocalServer):
     """Base of the fakes: subclasses implement `answer(seen)` and `empty(seen)` over their in-memory world."""
 
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.lock = threading.RLock()
-        self.stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=type(self).__name__, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT"""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_Handler)
 
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each applies to the next `times` matching requests, in order."""
@@ -204,21 +186,3 @@ class ApiFake:
     def empty(self, seen: Seen) -> Any:
         """An empty result for the request's endpoint (subclasses)."""
         return {}
-
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()

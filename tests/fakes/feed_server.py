@@ -7,9 +7,10 @@ import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
+
+from tests.fakes.local_server import LocalServer, QuietServer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class SeenRequest:
 class _Handler(BaseHTTPRequestHandler):
     """Answers GETs from the routes registered on the owning FeedServer."""
 
-    server: _Server
+    server: QuietServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -108,34 +109,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("fake feed server: " + format, *args)
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its FeedServer."""
-
-    daemon_threads = True
-    fake: FeedServer
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that hangs up (timeouts, keep-alive closes) is normal here: log at DEBUG."""
-        log.debug("fake feed server: connection from %s ended abruptly", client_address, exc_info=True)
-
-
-class FeedServer:
+class FeedServer(LocalServer):
     """Serves registered paths on an ephemeral 127.0.0.1 port and counts requests per path."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: dict[str, list[SeenRequest]] = defaultdict(list)
-        self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(target=self._serve, name="fake-feeds", daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT"""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_Handler)
 
     def url(self, path: str) -> str:
         """The full URL of a path on this server."""
@@ -162,25 +143,3 @@ class FeedServer:
         """The most recent request for `path`."""
         with self._lock:
             return self.seen[path][-1]
-
-    def _serve(self) -> None:
-        """The server loop, polling often so that stop() returns quickly."""
-        self._httpd.serve_forever(poll_interval=0.05)
-
-    def start(self) -> FeedServer:
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Wake delayed handlers, stop serving and close the socket."""
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
