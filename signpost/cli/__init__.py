@@ -38,8 +38,6 @@ def _root(
 ) -> None:
     """Validate the settings once; every command runs with them."""
     configure_logging(verbose)
-    if ctx.invoked_subcommand in {None}:
-        return
     ctx.obj = AppContext.load(settings)
 
 
@@ -120,10 +118,28 @@ def demo(
     run_demo(ctx.obj.settings, serve=not no_serve, console=console)
 
 
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """`--settings PATH` is accepted after any command too: move it in front of the command."""
+    rest, front = list(argv), []
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--settings" and i + 1 < len(rest):
+            front += rest[i : i + 2]
+            del rest[i : i + 2]
+        elif arg.startswith("--settings="):
+            front.append(rest.pop(i))
+        elif arg == "--":
+            break
+        else:
+            i += 1
+    return front + rest
+
+
 def main() -> None:
     """Console entry point: clear one-line errors and exit code 2 for bad settings."""
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]))
     except ConfigError as exc:
         print(f"signpost: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)

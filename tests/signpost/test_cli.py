@@ -139,3 +139,14 @@ def test_live_eval_on_an_empty_index_is_a_clear_error(tmp_path: Path, monkeypatc
     result = runner.invoke(app, ["kb", "eval", "--questions", str(FIXTURES_DIR / "eval" / "dev.jsonl")])
     assert result.exit_code == 1
     assert "empty" in result.output
+
+
+def test_settings_option_works_after_the_command_too(tmp_path: Path) -> None:
+    from signpost.cli import hoist_global_options
+
+    moved = hoist_global_options(["poll", "--once", "--settings", "x.toml"])
+    assert moved == ["--settings", "x.toml", "poll", "--once"]
+    assert hoist_global_options(["kb", "test", "--settings=x.toml", "q"]) == ["--settings=x.toml", "kb", "test", "q"]
+    path = write_settings(tmp_path, '[matching]\ntop_k = "many"\n')
+    proc = _signpost("db", "upgrade", "--settings", str(path))
+    assert proc.returncode == 2 and "top_k" in proc.stderr
