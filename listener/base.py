@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from core.errors import RateLimited
 from core.settings import Settings
 
 Cursor = dict[str, Any]
@@ -73,3 +76,13 @@ class Channel(Protocol):
     def fetch_engagement(self, refs: list[str]) -> dict[str, dict[str, int]]:
         """Current engagement counts for published replies, keyed by external ref."""
         ...
+
+
+def open_cursor(name: str, cursor: Cursor, blocked_until: float = 0.0) -> Cursor:
+    """A working copy of `cursor`; RateLimited while a stored or in-memory rate-limit reset is still ahead."""
+    blocked = max(blocked_until, float(cursor.get("rate_limited_until") or 0))
+    if blocked > time.time():
+        raise RateLimited(f"{name}: waiting for the rate limit to reset at {blocked:.0f}", reset_at=blocked)
+    working = copy.deepcopy(cursor)
+    working.pop("rate_limited_until", None)
+    return working

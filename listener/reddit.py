@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +23,7 @@ from core.errors import (
     TransientChannelError,
 )
 from core.settings import RedditSettings, Settings
-from listener.base import Channel, Cursor, FetchedPost, Reply
+from listener.base import Channel, Cursor, FetchedPost, Reply, open_cursor
 from listener.ratelimit import RequestLimiter
 from listener.reddit_client import TIMEOUT_SECONDS, make_reddit, request_limiter
 from listener.reddit_client import secret as _secret
@@ -143,11 +142,7 @@ class RedditChannel:
 
     def fetch_since(self, cursor: Cursor) -> tuple[list[FetchedPost], Cursor]:
         """Items newer than each stream's watermark; a stream's watermark moves only after a complete read."""
-        blocked = max(self.blocked_until, float(cursor.get("rate_limited_until") or 0))
-        if blocked > time.time():
-            raise RateLimited(f"reddit: waiting for the rate limit to reset at {blocked:.0f}", reset_at=blocked)
-        cur = copy.deepcopy(cursor)
-        cur.pop("rate_limited_until", None)
+        cur = open_cursor("reddit", cursor, self.blocked_until)
         streams: dict[str, Any] = cur.setdefault("streams", {})
         posts: list[FetchedPost] = []
         errors: dict[str, str] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from core.errors import ChannelAuthError, ChannelError, NotConfigured, PublishError, RateLimited, TransientChannelError
 from core.settings import Settings, TwitterSettings
-from listener.base import Channel, Cursor, FetchedPost, Reply
+from listener.base import Channel, Cursor, FetchedPost, Reply, open_cursor
 from listener.twitter_parse import (
     EXPANSIONS,
     NETWORK,
@@ -160,11 +159,7 @@ class TwitterChannel:
 
     def fetch_since(self, cursor: Cursor) -> tuple[list[FetchedPost], Cursor]:
         """New tweets of every stream; pages read before a 429/5xx are kept with a resumable cursor."""
-        blocked = max(self.blocked_until, float(cursor.get("rate_limited_until") or 0))
-        if blocked > time.time():
-            raise RateLimited(f"twitter: waiting for the rate limit to reset at {blocked:.0f}", reset_at=blocked)
-        cur = copy.deepcopy(cursor)
-        cur.pop("rate_limited_until", None)
+        cur = open_cursor("twitter", cursor, self.blocked_until)
         cur.setdefault("streams", {})
         posts: list[FetchedPost] = []
         self._pages_read = 0
